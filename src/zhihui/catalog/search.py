@@ -1,0 +1,171 @@
+"""Chinese full-text search over the catalogue, identical on SQLite and PostgreSQL.
+
+Why character pairs: FTS5's trigram tokenizer cannot match two-character words (交通), jieba
+word segmentation misses words inside longer runs, and PostgreSQL has no Chinese parser on
+Debian (MEASUREMENTS.md). So every run of letters/digits is indexed as overlapping character
+pairs (城市交通 -> 城市 市交 交通) plus its last character alone, and a query word becomes a
+phrase of its pairs: an exact substring match, with indexes, in both databases.
+- SQLite: an FTS5 table (unicode61 over the pair tokens), ranked by bm25.
+- PostgreSQL: a tsvector built from the pair tokens directly (no parser, so no locale
+  dependence), GIN-indexed, phrase queries with ``<->``, ranked by ts_rank.
+Three weighted fields: the name (A), the rest of the text (B), the name's pinyin and its
+initials (C); pinyin is searched only as a fallback when the text finds nothing.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from functools import cache
+from pathlib import Path
+
+from pypinyin import Style, lazy_pinyin
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+RUN_RE = re.compile(r"[^\W_]+")
+MAX_QUERY_TERMS = 8
+MAX_TERM_CHARS = 40
+
+
+def normalise(value: str) -> str:
+    return unicodedata.normalize("NFKC", value).lower()
+
+
+def runs(value: str) -> list[str]:
+    return RUN_RE.findall(normalise(value))
+
+
+def pair_tokens(value: str) -> list[str]:
+    """Index tokens: overlapping pairs of each run, then the run's last character."""
+    out: list[str] = []
+    for run in runs(value):
+        out.extend(run[i : i + 2] for i in range(len(run) - 1))
+        out.append(run[-1])
+    return out
+
+
+def pinyin_text(value: str) -> str:
+    """Full pinyin and initials of the Chinese in ``value``: 城市交通 -> chengshijiaotong csjt."""
+    syllables = [s for s in lazy_pinyin(value, style=Style.NORMAL, errors="ignore") if s.isalpha()]
+    if not syllables:
+        return ""
+    return "".join(syllables) + " " + "".join(s[0] for s in syllables)
+
+
+@cache
+def synonym_groups() -> list[tuple[str, ...]]:
+    groups = []
+    for line in Path(__file__).with_name("synonyms.txt").read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            groups.append(tuple(normalise(w) for w in line.split()))
+    return groups
+
+
+def expand(term: str) -> list[str]:
+    """The term and its variants with each known abbreviation swapped for its equivalents."""
+    variants = [term]
+    for group in synonym_groups():
+        for word in group:
+            if word in term:
+                for other in group:
+                    if other != word:
+                        v = term.replace(word, other)
+                        if v not in variants:
+                            variants.append(v)
+    return variants[:8]
+
+
+def query_terms(q: str) -> list[list[str]]:
+    """Each run of letters/digits in ``q`` (terms are ANDed) with its synonym alternatives."""
+    return [expand(run[:MAX_TERM_CHARS]) for run in runs(q)[:MAX_QUERY_TERMS]]
+
+
+def is_ascii_query(q: str) -> bool:
+    return bool(q.strip()) and all(ord(c) < 128 for c in q)
+
+
+# --- the index document --------------------------------------------------------------------
+
+
+def document(name: str, body: Iterable[str], pinyin_source: Iterable[str]) -> dict[str, list[str]]:
+    return {
+        "name": pair_tokens(name),
+        "body": [t for part in body for t in pair_tokens(part)],
+        "pinyin": [t for part in pinyin_source for t in pair_tokens(pinyin_text(part))],
+    }
+
+
+WEIGHTS = {"name": "A", "body": "B", "pinyin": "C"}
+
+
+def _tsvector_literal(doc: dict[str, list[str]]) -> str:
+    positions: dict[str, list[str]] = {}
+    pos = 1
+    for field, tokens in doc.items():
+        w = WEIGHTS[field]
+        for tok in tokens:
+            positions.setdefault(tok, []).append(f"{min(pos, 16383)}{w}")
+            pos += 1
+        pos += 1  # a gap between fields: no phrase spans two of them
+    return " ".join(f"'{tok}':{','.join(p)}" for tok, p in positions.items())
+
+
+def index_resource(session: Session, pk: int, doc: dict[str, list[str]] | None) -> None:
+    """Write (or with ``doc=None`` remove) a resource's index row, in the caller's transaction."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("DELETE FROM resource_fts WHERE rowid = :pk"), {"pk": pk})
+        if doc is not None:
+            session.execute(
+                text("INSERT INTO resource_fts(rowid, name, body, pinyin) "
+                     "VALUES (:pk, :name, :body, :pinyin)"),
+                {"pk": pk, **{k: " ".join(v) for k, v in doc.items()}},
+            )
+    else:
+        session.execute(text("DELETE FROM resource_search WHERE pk = :pk"), {"pk": pk})
+        if doc is not None:
+            session.execute(
+                text("INSERT INTO resource_search(pk, document) "
+                     "VALUES (:pk, CAST(:doc AS tsvector))"),
+                {"pk": pk, "doc": _tsvector_literal(doc)},
+            )
+
+
+# --- the query ---------------------------------------------------------------------------
+
+
+def _fts5_phrase(word: str) -> str:
+    toks = pair_tokens(word)
+    if len(word) == 1:
+        return f'"{word}"*'
+    return '"' + " ".join(toks[:-1]) + '"'
+
+
+def _tsquery_phrase(word: str, weights: str) -> str:
+    if len(word) == 1:
+        return f"'{word}':*{weights}"
+    toks = pair_tokens(word)[:-1]
+    return "(" + " <-> ".join(f"'{t}':{weights}" for t in toks) + ")"
+
+
+def match_sql(dialect: str, terms: list[list[str]], with_pinyin: bool) -> tuple[str, str]:
+    """(SQL selecting pk and score of matching resources, the query parameter)."""
+    if dialect == "sqlite":
+        cols = "{name body pinyin}" if with_pinyin else "{name body}"
+        expr = " AND ".join(
+            "(" + " OR ".join(f"{cols} : {_fts5_phrase(w)}" for w in alts) + ")"
+            for alts in terms
+        )
+        # bm25 is lower-is-better; negate so every dialect sorts score DESC.
+        sql = ("SELECT rowid AS pk, -bm25(resource_fts, 10.0, 3.0, 1.0) AS score "
+               "FROM resource_fts WHERE resource_fts MATCH :m")
+        return sql, expr
+    weights = "ABC" if with_pinyin else "AB"
+    expr = " & ".join(
+        "(" + " | ".join(_tsquery_phrase(w, weights) for w in alts) + ")" for alts in terms
+    )
+    sql = ("SELECT pk, ts_rank('{0.1, 0.1, 0.3, 1.0}', document, CAST(:m AS tsquery)) AS score "
+           "FROM resource_search WHERE document @@ CAST(:m AS tsquery)")
+    return sql, expr

@@ -1,0 +1,1 @@
+"""Other systems' protocols over our services: the CKAN Action API, DCAT-AP."""

@@ -1,0 +1,5 @@
+"""DCAT-AP 3 export (placeholder until written)."""
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["dcat"])

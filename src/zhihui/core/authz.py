@@ -1,0 +1,148 @@
+"""Who may do what: one question, ``can(actor, action, target)``, answered in one place.
+
+This file is the map of rights. Every service asks it before it acts; the search filter is
+derived from the same rules (``read_scope``) so that lists never show what ``can`` refuses.
+
+Roles (Art. 7: the big-data bureau operates the platform and coordinates sharing/opening):
+- operator (``sysadmin``): everything, including restoring deleted resources;
+- per organisation: ``admin`` (members, organisation details, resources), ``editor``
+  (resources), ``member`` (sees the government catalogue);
+- a signed-in user with no organisation (an enterprise, a developer, a citizen);
+- anonymous: the public open-data catalogue only (Art. 48).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting, as established by the web/CLI layer and trusted by services."""
+
+    user_id: str | None = None
+    name: str = "anonymous"
+    sysadmin: bool = False
+    auditor: bool = False
+    memberships: Mapping[str, str] = field(default_factory=dict)  # org id -> capacity
+    token_id: str | None = None
+    client: str | None = None
+
+    @property
+    def is_anonymous(self) -> bool:
+        return self.user_id is None
+
+    @property
+    def is_government(self) -> bool:
+        """A member of any organisation (or the operator): sees the whole catalogue."""
+        return self.sysadmin or bool(self.memberships)
+
+    def capacity(self, org_id: str | None) -> str | None:
+        return self.memberships.get(org_id) if org_id else None
+
+
+ANONYMOUS = Actor()
+# The platform itself (migrations, the demo loader): acts as the operator.
+SYSTEM = Actor(user_id="system", name="system", sysadmin=True)
+
+
+class ResourceLike(Protocol):
+    owner_org_id: str
+    opening_type: str
+    deleted: bool
+
+
+EDITING = ("admin", "editor")
+
+
+def _edits(actor: Actor, org_id: str | None) -> bool:
+    return actor.sysadmin or actor.capacity(org_id) in EDITING
+
+
+def _resource_read(actor: Actor, r: ResourceLike) -> bool:
+    if r.deleted:
+        return _edits(actor, r.owner_org_id)
+    # Art. 48: the public sees what is open (unconditionally or under conditions); the
+    # catalogue of what is not opened is shared inside government (Art. 46).
+    return r.opening_type != "none" or actor.is_government
+
+
+def _resource_update(actor: Actor, r: ResourceLike) -> bool:
+    if r.deleted:
+        return actor.sysadmin
+    return _edits(actor, r.owner_org_id)
+
+
+def _self_or_operator(actor: Actor, user: Any) -> bool:
+    return actor.sysadmin or (actor.user_id is not None and actor.user_id == user.id)
+
+
+def _showcase_update(actor: Actor, showcase: Any) -> bool:
+    return actor.sysadmin or (actor.user_id is not None and actor.user_id == showcase.owner_id)
+
+
+RULES: dict[str, Callable[[Actor, Any], bool]] = {
+    # resources (CKAN: datasets) and their distributions
+    "resource.read": _resource_read,
+    "resource.create": lambda a, org: _edits(a, org.id),
+    "resource.update": _resource_update,
+    "resource.delete": _resource_update,
+    "resource.restore": lambda a, r: a.sysadmin,
+    "resource.purge": lambda a, r: a.sysadmin,
+    # organisations
+    "org.read": lambda a, org: True,
+    "org.create": lambda a, _: a.sysadmin,
+    "org.update": lambda a, org: a.sysadmin or a.capacity(org.id) == "admin",
+    "org.manage_members": lambda a, org: a.sysadmin or a.capacity(org.id) == "admin",
+    # users and their tokens
+    "user.create": lambda a, _: a.sysadmin,
+    "user.read_private": _self_or_operator,
+    "user.update": _self_or_operator,
+    "token.create": _self_or_operator,
+    "token.revoke": _self_or_operator,
+    # showcases of applications built on open data (Art. 48)
+    "showcase.create": lambda a, _: not a.is_anonymous,
+    "showcase.update": _showcase_update,
+    "showcase.delete": _showcase_update,
+    # the audit log (Art. 50)
+    "audit.read_all": lambda a, _: a.sysadmin or a.auditor,
+}
+
+ACTIONS = tuple(RULES)
+
+
+def can(actor: Actor, action: str, target: Any = None) -> bool:
+    rule = RULES.get(action)
+    if rule is None:
+        raise KeyError(f"unknown action {action!r}")
+    return bool(rule(actor, target))
+
+
+def require(actor: Actor, action: str, target: Any = None) -> None:
+    """Raise the right error when ``can`` says no: 401 for anonymous, 403 otherwise."""
+    if can(actor, action, target):
+        return
+    from zhihui.core.errors import Forbidden, NotAuthenticated
+
+    if actor.is_anonymous:
+        raise NotAuthenticated(action=action)
+    raise Forbidden(action=action)
+
+
+@dataclass(frozen=True)
+class ReadScope:
+    """The ``resource.read`` rule as a filter for lists and search."""
+
+    include_unopened: bool  # resources whose opening_type is none
+    deleted_orgs: frozenset[str] | None  # orgs whose deleted resources show; None = all
+
+
+def read_scope(actor: Actor) -> ReadScope:
+    if actor.sysadmin:
+        return ReadScope(include_unopened=True, deleted_orgs=None)
+    return ReadScope(
+        include_unopened=actor.is_government,
+        deleted_orgs=frozenset(o for o, c in actor.memberships.items() if c in EDITING),
+    )

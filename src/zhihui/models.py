@@ -1,0 +1,8 @@
+"""Every module's tables, imported once so that Alembic and tests see the whole schema."""
+
+from zhihui.catalog import models as catalog_models  # noqa: F401
+from zhihui.core.accounts import models as accounts_models  # noqa: F401
+from zhihui.core.audit import models as audit_models  # noqa: F401
+from zhihui.db import Base
+
+metadata = Base.metadata

@@ -1,0 +1,1 @@
+"""The web layer: request plumbing (session, actor, language), error rendering, base layout."""
