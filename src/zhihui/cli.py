@@ -1,0 +1,91 @@
+"""The ``zhihui`` command. Each module adds its own sub-command group; every command is a thin
+wrapper over a service function, with the same defaults."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+
+from zhihui.catalog.cli import app as catalog_app
+from zhihui.core.accounts.cli import org_app, token_app, user_app
+from zhihui.db import Database, upgrade
+from zhihui.settings import get_settings
+
+app = typer.Typer(
+    help="zhihui 政务大数据平台: catalogue, exchange and open data for a city "
+    "(杭州市智慧经济促进条例).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
+app.add_typer(org_app, name="org")
+app.add_typer(token_app, name="token")
+app.add_typer(catalog_app, name="catalog")
+
+console = Console()
+
+
+@app.command()
+def init() -> None:
+    """Create the home folder (ZHIHUI_HOME, default ./var), its secret key, and the schema."""
+    settings = get_settings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    settings.data_root.mkdir(parents=True, exist_ok=True)
+    _ = settings.session_secret  # made once, kept under home
+    upgrade(settings.sqlalchemy_url)
+    console.print(f"[green]ready[/green]: {settings.home.resolve()} · {_safe_url(settings)}")
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head", help="target revision")) -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+    settings = get_settings()
+    upgrade(settings.sqlalchemy_url, revision)
+    console.print(f"[green]schema at {revision}[/green]: {_safe_url(settings)}")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="address to listen on"),
+    port: int = typer.Option(8000, help="port to listen on"),
+    workers: int = typer.Option(1, min=1, max=64, help="worker processes"),
+) -> None:
+    """Serve the portal and the APIs."""
+    import uvicorn
+
+    console.print(f"zhihui on http://{host}:{port}/  (API: /api/v1/docs, CKAN: /api/3/action)")
+    uvicorn.run("zhihui.app:create_app", factory=True, host=host, port=port, workers=workers,
+                proxy_headers=True, log_level="info")
+
+
+@app.command()
+def demo(
+    if_empty: bool = typer.Option(False, "--if-empty", help="do nothing if the demo is loaded"),
+    seed: int = typer.Option(2015, help="random seed; the same seed gives the same city"),
+) -> None:
+    """Load the demo city: organisations, users for every role, catalogue resources."""
+    from zhihui.demo import demo_is_loaded, load_demo
+
+    settings = get_settings()
+    database = Database(settings.sqlalchemy_url)
+    if if_empty and demo_is_loaded(database):
+        console.print("demo city already loaded")
+        return
+    summary = load_demo(database, seed=seed)
+    console.print(f"[green]demo city loaded[/green]: {summary}")
+
+
+def _safe_url(settings) -> str:  # type: ignore[no-untyped-def]
+    from sqlalchemy.engine import make_url
+
+    return make_url(settings.sqlalchemy_url).render_as_string(hide_password=True)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
