@@ -3,18 +3,9 @@
 from __future__ import annotations
 
 from alembic import context
+from zhihui.migrations_check import include_object
 from zhihui.models import metadata
 from zhihui.settings import get_settings
-
-# Tables built by hand per dialect (the full-text index) are not in the metadata.
-HAND_MADE = {"resource_fts", "resource_search"}
-
-
-def include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
-    if type_ == "table" and (name in HAND_MADE or (name or "").startswith("resource_fts_")):
-        return False
-    return True
-
 
 def run() -> None:
     cfg = context.config
