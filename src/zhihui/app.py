@@ -96,7 +96,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app = FastAPI(
         title="zhihui",
         version=__version__,
-        description="政务大数据平台 · government big-data platform (杭州市智慧经济促进条例 Art. 46-50)",
+        description="政务大数据平台 · government big-data platform "
+        "(杭州市智慧经济促进条例 Art. 46-50)",
         openapi_url="/api/v1/openapi.json",
         docs_url="/api/v1/docs",
         redoc_url=None,

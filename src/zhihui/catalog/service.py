@@ -96,9 +96,8 @@ def _validate(
         if not CODE_RE.fullmatch(data.resource_code):
             e.add("resource_code", "field.resource_code_invalid")
         else:
-            if data.classification in vocab.CLASSIFICATION_DIGIT and not data.resource_code.startswith(
-                vocab.CLASSIFICATION_DIGIT[data.classification]
-            ):
+            digit = vocab.CLASSIFICATION_DIGIT.get(data.classification)
+            if digit and not data.resource_code.startswith(digit):
                 e.add("resource_code", "field.resource_code_class")
             clash = session.scalar(
                 select(Resource.id).where(Resource.resource_code == data.resource_code)
@@ -622,18 +621,19 @@ def _conditions(session: Session, actor: Actor, query: SearchQuery) -> list[Colu
         elif field in ("name", "id", "resource_code"):
             conds.append(getattr(Resource, field).in_(values))
         else:
-            raise ValidationFailed(fields={"fq": [Message("field.filter_unknown", field=field)]})
+            raise ValidationFailed(
+                fields={"fq": [Message("field.filter_unknown", {"field": field})]})
     return conds
 
 
 def search(session: Session, actor: Actor, query: SearchQuery) -> SearchResult:
     if query.sort not in SORTS:
-        raise ValidationFailed(fields={"sort": [Message("field.choice",
-                                                        choices=", ".join(SORTS))]})
+        raise ValidationFailed(
+            fields={"sort": [Message("field.choice", {"choices": ", ".join(SORTS)})]})
     for f in query.facets:
         if f not in FACET_FIELDS:
             raise ValidationFailed(fields={"facet.field": [
-                Message("field.choice", choices=", ".join(FACET_FIELDS))]})
+                Message("field.choice", {"choices": ", ".join(FACET_FIELDS)})]})
     conds = _conditions(session, actor, query)
     terms = fts.query_terms(query.q)
     dialect = session.get_bind().dialect.name
@@ -693,7 +693,9 @@ def _facet(session: Session, field: str, conds: list, hits: Any, limit: int):
 def facet_display_name(session: Session, field: str, value: str, lang: str) -> str:
     if field == "organization":
         org = session.get(Organisation, value)
-        return (org.title_en or org.title) if org and lang == "en" else (org.title if org else value)
+        if org is None:
+            return value
+        return (org.title_en or org.title) if lang == "en" else org.title
     table = {
         "classification": vocab.CLASSIFICATIONS,
         "theme": {**vocab.BASE_THEMES, **vocab.TOPIC_THEMES},

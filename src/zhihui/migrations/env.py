@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from alembic import context
+
 from zhihui.migrations_check import include_object
 from zhihui.models import metadata
 from zhihui.settings import get_settings
+
 
 def run() -> None:
     cfg = context.config

@@ -1,7 +1,8 @@
 """Message catalogues: Simplified Chinese first (zh), English second (en).
 
-Each language is a folder of TOML files (``zh/*.toml``, ``en/*.toml``, one per area) of
-``key = "text with {params}"`` in sections; a test keeps the languages in step. ``translate`` falls back to Chinese, then to the key itself, never raising."""
+Each language is a folder of TOML files (``zh/*.toml``, ``en/*.toml``, one per area)
+of ``key = "text {param}"`` in sections; a test keeps the languages in step.
+``translate`` falls back to Chinese, then to the key itself, never raising."""
 
 from __future__ import annotations
 

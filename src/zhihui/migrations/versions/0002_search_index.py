@@ -25,7 +25,9 @@ def upgrade() -> None:
             " pk integer PRIMARY KEY REFERENCES resource(pk) ON DELETE CASCADE,"
             " document tsvector NOT NULL)"
         )
-        op.execute("CREATE INDEX ix_resource_search_document ON resource_search USING gin(document)")
+        op.execute(
+            "CREATE INDEX ix_resource_search_document ON resource_search USING gin(document)"
+        )
 
 
 def downgrade() -> None:
