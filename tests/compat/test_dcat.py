@@ -13,6 +13,7 @@ from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, SKOS, XSD
 
 from tests.factories import City, resource_input
 from zhihui.catalog import service as catalog
+from zhihui.catalog import vocab
 from zhihui.catalog.schemas import ResourceIn
 from zhihui.compat import dcat
 from zhihui.compat.dcat import VCARD
@@ -264,6 +265,8 @@ def test_a_dataset_is_found_by_name_too(client, city: City) -> None:
 
 def test_unknown_dataset_or_format_is_404(client, city: City) -> None:
     assert client.get("/dataset/no-such-thing.ttl").status_code == 404
+    assert client.get("/dataset/a%00b.ttl").status_code == 404  # PostgreSQL refuses NUL
+    assert client.get("/dataset/" + "长" * 300 + ".rdf").status_code == 404
     assert client.get(f"/dataset/{city.resources['open']}.n3").status_code == 404
     assert client.get("/catalog.csv").status_code == 404
     assert client.get("/catalog.ttl?page=2").status_code == 404
@@ -373,3 +376,15 @@ def test_hostile_text_is_serialised_safely(client, city: City, shapes: Graph) ->
             dcat.dataset_graph(s, ANONYMOUS, "hostile", site_url=SITE))
     assert "<" not in html_safe and ">" not in html_safe
     assert json.loads(html_safe)
+
+
+# --- the docs say what the code does ----------------------------------------------------------
+
+
+def test_every_theme_mapping_is_documented() -> None:
+    text = (Path(__file__).resolve().parents[2] / "docs/dcat.md").read_text(encoding="utf-8")
+    rows = {line.split("|")[1].strip().split()[0]: line.split("|")[2]
+            for line in text.splitlines() if line.startswith("| ") and line[2:4].isdigit()}
+    for code, eu_codes in dcat.EU_THEMES.items():
+        assert [c.strip() for c in rows[code].split(",")] == list(eu_codes), code
+    assert set(rows) == {*vocab.BASE_THEMES, *vocab.TOPIC_THEMES}

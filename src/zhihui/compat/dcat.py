@@ -508,5 +508,7 @@ def dataset_document(
     id_or_name: str, ext: str, session: SessionDep, actor: ActorDep, settings: SettingsDep
 ) -> Response:
     ext = _format(ext)
+    if "\x00" in id_or_name:  # PostgreSQL refuses NUL in any text; no resource has one
+        raise NotFound("error.resource_not_found", id=id_or_name.replace("\x00", "")[:100])
     graph = dataset_graph(session, actor, id_or_name, site_url=settings.site_url)
     return Response(serialise(graph, ext), media_type=FORMATS[ext][1], headers={"Vary": VARY})
