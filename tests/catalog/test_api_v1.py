@@ -69,7 +69,11 @@ def test_invalid_metadata_is_409_with_field_messages(client, city):
 
 def test_malformed_or_oversized_json_is_4xx(client, city):
     h = {**city.headers("editor"), "Content-Type": "application/json"}
-    assert client.post("/api/v1/resources", content=b"{not json", headers=h).status_code == 422
+    r = client.post("/api/v1/resources", content=b"{not json", headers=h)
+    assert r.status_code == 400 and r.json()["error"]["message"] == "请求体不是有效的 JSON"
+    # Valid JSON of the wrong shape: 422 with the field that is wrong.
+    r = client.post("/api/v1/resources", content=b'{"tags": 5}', headers=h)
+    assert r.status_code == 422 and "tags" in r.json()["error"]["fields"]
     huge = b'{"title": "' + b"x" * (3 * 1024 * 1024) + b'"}'
     assert client.post("/api/v1/resources", content=huge, headers=h).status_code == 413
 

@@ -60,6 +60,9 @@ def install(app: FastAPI) -> None:
         fields: dict[str, list] = {}
         from zhihui.core.errors import Message
 
+        if any(err.get("type") == "json_invalid" for err in exc.errors()):
+            # A body that is not JSON at all is a bad request, not a wrong shape.
+            return render(request, BadRequest("error.json"))
         for err in exc.errors():
             loc = ".".join(str(p) for p in err.get("loc", ())[1:]) or "__root__"
             fields.setdefault(loc, []).append(Message("field.invalid", {"detail": err["msg"]}))
