@@ -20,7 +20,8 @@ WEB = Path(__file__).parent / "web"
 
 
 class BodyLimit:
-    """Refuse request bodies over the limit with 413, before the route reads them."""
+    """Refuse request bodies over the limit with 413 before the route reads them, and URLs
+    holding NUL characters with 400."""
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app
@@ -29,6 +30,15 @@ class BodyLimit:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        # NUL cannot be stored or looked up in text columns: refuse it in the URL at once.
+        if "\x00" in scope.get("path", "") or b"%00" in scope.get("query_string", b"").lower():
+            from starlette.requests import Request
+
+            from zhihui.core.errors import BadRequest
+
+            response = errors.render(Request(scope, receive), BadRequest("error.nul"))
+            await response(scope, receive, send)
             return
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.limit):

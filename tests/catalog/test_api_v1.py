@@ -107,3 +107,15 @@ def test_hostile_text_is_stored_as_text(client, city):
 def test_openapi_document_is_served(client):
     doc = client.get("/api/v1/openapi.json").json()
     assert "/api/v1/resources" in doc["paths"]
+
+
+def test_nul_characters_are_refused_not_crashed_on(client, city):
+    h = city.headers("editor")
+    assert client.get("/api/v1/resources/abc%00def").status_code == 400
+    assert client.get("/api/v1/resources", params={"organization": "a\x00"}).status_code == 400
+    r = client.post("/api/v1/resources", json=resource_input("jtj", title="a\x00b"), headers=h)
+    assert r.status_code == 422
+    r = client.patch(f"/api/v1/resources/{city.resources['open']}", json={"title": "\x00"},
+                     headers=h)
+    # A patch is merged with the stored metadata, then checked by the service: 409.
+    assert r.status_code == 409

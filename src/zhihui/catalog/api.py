@@ -17,6 +17,7 @@ from zhihui.catalog.schemas import (
     SearchQuery,
     SearchResultOut,
 )
+from zhihui.core.schemas import Input
 from zhihui.web.deps import ActorDep, LangDep, SessionDep
 
 router = APIRouter(tags=["catalogue"])
@@ -171,7 +172,7 @@ def vocabularies() -> dict[str, Any]:
     }
 
 
-class ShowcaseIn(BaseModel):
+class ShowcaseIn(Input):
     name: str = Field(max_length=100)
     title: str = Field(max_length=200)
     description: str = Field(default="", max_length=5000)

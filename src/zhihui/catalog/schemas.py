@@ -8,10 +8,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from zhihui.core.schemas import Input
+
 TEXT = 5000
 
 
-class DataItem(BaseModel):
+class DataItem(Input):
     """信息项: one column of a resource."""
 
     model_config = ConfigDict(extra="ignore")
@@ -23,7 +25,7 @@ class DataItem(BaseModel):
     description: str = Field(default="", max_length=1000)
 
 
-class DistributionIn(BaseModel):
+class DistributionIn(Input):
     model_config = ConfigDict(extra="ignore")
 
     id: str | None = Field(default=None, max_length=36, description="keep an existing one")
@@ -48,7 +50,7 @@ class DistributionOut(DistributionIn):
     modified: datetime
 
 
-class ResourceIn(BaseModel):
+class ResourceIn(Input):
     """The editable metadata of a resource (national core metadata plus ours)."""
 
     model_config = ConfigDict(extra="ignore")
@@ -135,7 +137,7 @@ class ResourceOut(BaseModel):
     labels: dict[str, dict[str, str]]
 
 
-class SearchQuery(BaseModel):
+class SearchQuery(Input):
     q: str = Field(default="", max_length=500)
     filters: dict[str, list[str]] = Field(default_factory=dict)
     facets: list[str] = Field(default_factory=list)

@@ -303,7 +303,7 @@ def input_dict(r: Resource) -> dict[str, Any]:
 
 def _find(session: Session, id_or_name: str) -> Resource:
     r = None
-    if id_or_name:
+    if id_or_name and "\x00" not in id_or_name:
         r = session.scalar(select(Resource).where(Resource.id == id_or_name)) or session.scalar(
             select(Resource).where(Resource.name == id_or_name)
         )
@@ -332,7 +332,7 @@ def show(session: Session, actor: Actor, id_or_name: str) -> dict[str, Any]:
 
 
 def get_distribution(session: Session, actor: Actor, dist_id: str) -> tuple[Distribution, Resource]:
-    d = session.get(Distribution, dist_id) if dist_id else None
+    d = session.get(Distribution, dist_id) if dist_id and "\x00" not in dist_id else None
     if d is None:
         raise NotFound("error.distribution_not_found", id=str(dist_id)[:100])
     r = get_resource(session, actor, d.resource_id)

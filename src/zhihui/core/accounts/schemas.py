@@ -6,8 +6,10 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from zhihui.core.schemas import Input
 
-class OrgIn(BaseModel):
+
+class OrgIn(Input):
     name: str = Field(max_length=100)
     title: str = Field(max_length=200)
     title_en: str = Field(default="", max_length=200)
@@ -31,7 +33,7 @@ class OrgOut(BaseModel):
     created: datetime
 
 
-class UserIn(BaseModel):
+class UserIn(Input):
     name: str = Field(max_length=100)
     password: str = Field(max_length=200)
     fullname: str = Field(default="", max_length=200)
@@ -50,12 +52,12 @@ class UserOut(BaseModel):
     memberships: dict[str, str] | None = None
 
 
-class MemberIn(BaseModel):
+class MemberIn(Input):
     user: str = Field(max_length=100)
     capacity: str = Field(description="admin / editor / member")
 
 
-class TokenIn(BaseModel):
+class TokenIn(Input):
     name: str = Field(default="", max_length=200)
     days: int = Field(default=365, ge=1, le=3650)
 

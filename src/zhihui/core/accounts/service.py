@@ -44,6 +44,8 @@ def _check_name(errors: FieldErrors, name: str) -> None:
 
 
 def get_org(session: Session, id_or_name: str) -> Organisation:
+    if "\x00" in id_or_name:
+        raise NotFound("error.org_not_found", id=id_or_name.replace("\x00", ""))
     org = session.get(Organisation, id_or_name) or session.scalar(
         select(Organisation).where(Organisation.name == id_or_name)
     )
@@ -116,6 +118,8 @@ def create_org(
 
 
 def get_user(session: Session, id_or_name: str) -> User:
+    if "\x00" in id_or_name:
+        raise NotFound("error.user_not_found", id=id_or_name.replace("\x00", ""))
     user = session.get(User, id_or_name) or session.scalar(
         select(User).where(User.name == id_or_name)
     )
@@ -204,7 +208,7 @@ def actor_for(session: Session, user: User, *, token_id: str | None = None,
 
 def authenticate(session: Session, name: str, password: str) -> User:
     """The user whose name and password these are, or NotAuthenticated (same for both)."""
-    user = session.scalar(select(User).where(User.name == name))
+    user = None if "\x00" in name else session.scalar(select(User).where(User.name == name))
     if user is None or not user.active or not user.password_hash:
         # Spend the same time as a real check, so names cannot be probed by timing.
         _hasher.hash(password or "x")
@@ -249,7 +253,7 @@ def create_token(
 
 
 def revoke_token(session: Session, actor: Actor, token_id: str) -> ApiToken:
-    token = session.get(ApiToken, token_id)
+    token = None if "\x00" in token_id else session.get(ApiToken, token_id)
     if token is None:
         raise NotFound("error.token_not_found", id=token_id)
     require(actor, "token.revoke", session.get(User, token.user_id))
