@@ -56,8 +56,9 @@ def serve(
     import uvicorn
 
     console.print(f"zhihui on http://{host}:{port}/  (API: /api/v1/docs, CKAN: /api/3/action)")
+    # H11NoDelay: with --workers uvicorn leaves Nagle on (+40 ms a request; web/serving.py).
     uvicorn.run("zhihui.app:create_app", factory=True, host=host, port=port, workers=workers,
-                proxy_headers=True, log_level="info")
+                proxy_headers=True, log_level="info", http="zhihui.web.serving:H11NoDelay")
 
 
 @app.command()
