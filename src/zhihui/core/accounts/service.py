@@ -138,7 +138,10 @@ def create_user(
     email: str = "",
     sysadmin: bool = False,
     auditor: bool = False,
+    password_hash: str | None = None,
 ) -> User:
+    """A new account. ``password_hash`` may carry the argon2 hash of ``password`` when one is
+    already at hand (the demo loader: many accounts share one documented password)."""
     require(actor, "user.create")
     errors = FieldErrors()
     _check_name(errors, name)
@@ -153,7 +156,7 @@ def create_user(
         name=name,
         fullname=fullname,
         email=email,
-        password_hash=hash_password(password),
+        password_hash=password_hash or hash_password(password),
         sysadmin=sysadmin,
         auditor=auditor,
     )

@@ -1,0 +1,103 @@
+"""Load the demo city into a database through the services, as the platform itself (SYSTEM):
+every catalogue rule is checked on the way in, and every change is audited."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from zhihui.catalog import service as catalog
+from zhihui.catalog.schemas import ResourceIn
+from zhihui.core.accounts import service as accounts
+from zhihui.core.accounts.models import Organisation
+from zhihui.core.authz import SYSTEM
+from zhihui.core.errors import Conflict
+from zhihui.db import Database
+from zhihui.demo.city import CITY, DEMO_PASSWORD, OrgSpec, UserSpec, build_orgs, build_users
+from zhihui.demo.resources import ResourcePlan, build_resources
+from zhihui.demo.templates import SHOWCASE_DESCRIPTIONS, SHOWCASES
+
+
+@dataclass(frozen=True)
+class DemoPlan:
+    """Everything the demo creates, before it touches a database."""
+
+    orgs: list[OrgSpec]
+    users: list[UserSpec]
+    resources: list[ResourcePlan]
+
+
+def build_plan(seed: int = 2015) -> DemoPlan:
+    orgs = build_orgs(seed)
+    return DemoPlan(orgs=orgs, users=build_users(), resources=build_resources(seed, orgs))
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    orgs: int
+    users: int
+    resources: int
+    showcases: int
+    password: str = DEMO_PASSWORD
+    seconds: float = field(default=0.0, compare=False)
+
+    def __str__(self) -> str:
+        return (f"{self.orgs} organisations, {self.users} users (password {self.password}), "
+                f"{self.resources} resources, {self.showcases} showcases "
+                f"in {self.seconds:.1f} s")
+
+
+def demo_is_loaded(db: Database) -> bool:
+    """Whether the city organisation (``hangzhou``) exists: then ``zhihui demo --if-empty``
+    leaves the database alone."""
+    with db.session() as s:
+        return s.scalar(select(Organisation.id).where(Organisation.name == CITY[0])) is not None
+
+
+def load_demo(db: Database, *, seed: int = 2015) -> DemoSummary:
+    """Create the demo city in one transaction: all of it, or nothing if a rule refuses."""
+    started = time.perf_counter()
+    if demo_is_loaded(db):
+        raise Conflict("error.demo_loaded")
+    plan = build_plan(seed)
+    with db.session() as s:
+        org_ids: dict[str, str] = {}
+        for spec in plan.orgs:
+            org = accounts.create_org(
+                s, SYSTEM, name=spec.name, title=spec.title, title_en=spec.title_en,
+                kind=spec.kind, catalog_code=spec.catalog_code,
+                parent=org_ids[spec.parent] if spec.parent else None,
+                uscc=spec.uscc, description=spec.description,
+            )
+            org_ids[spec.name] = org.id
+
+        # One argon2 hash for every account: they share the documented password, and hashing
+        # it for each of thirty-odd accounts would be most of the loading time.
+        password_hash = accounts.hash_password(DEMO_PASSWORD)
+        users = {}
+        for u in plan.users:
+            user = accounts.create_user(
+                s, SYSTEM, name=u.name, password=DEMO_PASSWORD, password_hash=password_hash,
+                fullname=u.fullname, email=u.email, sysadmin=u.sysadmin, auditor=u.auditor,
+            )
+            users[u.name] = user
+            if u.org and u.capacity:
+                accounts.set_membership(s, SYSTEM, user=user, org=accounts.get_org(s, u.org),
+                                        capacity=u.capacity)
+
+        ids: dict[str, str] = {}
+        for r in plan.resources:
+            created = catalog.create_resource(s, SYSTEM, ResourceIn.model_validate(r.data))
+            ids.setdefault(r.data["name"], created.id)
+
+        for name, title, owner, owner_title, url, keys in SHOWCASES:
+            actor = accounts.actor_for(s, users[owner])
+            catalog.create_showcase(
+                s, actor, name=name, title=title, description=SHOWCASE_DESCRIPTIONS[name],
+                url=url, owner_title=owner_title, resources=[ids[k] for k in keys],
+            )
+    return DemoSummary(orgs=len(plan.orgs), users=len(plan.users),
+                       resources=len(plan.resources), showcases=len(SHOWCASES),
+                       seconds=time.perf_counter() - started)
