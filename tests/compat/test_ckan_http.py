@@ -133,3 +133,33 @@ def test_a_group_sets_the_theme_when_no_theme_is_given(client: TestClient, city:
     result = r.json()["result"]
     assert result["theme"] == "12" and result["groups"][0]["name"] == "environment"
     assert result["notes"] == ""
+
+
+ODD_VALUES = [None, "", 0, -1, 10**20, 1.5, True, [], ["x"], {}, {"a": [1]}, "长" * 2000,
+              "../etc", "<script>", "*:*", "[1,", '["organization"]', "x" * 20000]
+ODD_KEYS = ["id", "name", "package_id", "q", "fq", "rows", "start", "sort", "facet.field",
+            "facet.limit", "include_private", "limit", "offset", "all_fields", "query",
+            "include_datasets", "resources", "tags", "extras", "groups", "url", "owner_org",
+            "title", "notes", "fq_list", "organizations", "parent", "catalog_code"]
+
+
+@pytest.mark.parametrize("role", [None, "editor", "sysadmin"])
+def test_no_action_answers_odd_data_with_a_server_error(client: TestClient, city: City,
+                                                        role: str | None) -> None:
+    from zhihui.compat.ckan import ACTIONS
+
+    headers = city.headers(role) if role else {}
+    for name in ACTIONS:
+        for i, value in enumerate(ODD_VALUES):
+            body = {key: value for key in ODD_KEYS[i % 3::3]}
+            r = client.post(API + name, json=body, headers=headers)
+            assert r.status_code < 500, (name, body, r.text[:300])
+            assert r.json()["success"] is (r.status_code == 200)
+
+
+def test_a_file_size_beyond_the_column_is_a_validation_error(client: TestClient,
+                                                             city: City) -> None:
+    r = client.post(API + "resource_create", headers=city.headers("editor"), json={
+        "package_id": city.resources["open"], "url": "https://a.example.cn/x.csv",
+        "size": 10**20})
+    assert r.status_code == 409 and "size" in r.json()["error"]
