@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     ForeignKey,
@@ -105,7 +106,7 @@ class Distribution(Base):
     url_type: Mapped[str] = mapped_column(String(20), default="")  # "upload" when stored here
     format: Mapped[str] = mapped_column(String(40), default="")
     mimetype: Mapped[str] = mapped_column(String(100), default="")
-    size: Mapped[int | None] = mapped_column(Integer)
+    size: Mapped[int | None] = mapped_column(BigInteger)
     hash: Mapped[str] = mapped_column(String(80), default="")
     datastore_active: Mapped[bool] = mapped_column(Boolean, default=False)
     created: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

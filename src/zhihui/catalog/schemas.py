@@ -36,8 +36,8 @@ class DistributionIn(Input):
     url: str = Field(default="", max_length=2000)
     format: str = Field(default="", max_length=40)
     mimetype: str = Field(default="", max_length=100)
-    # The column is a 32-bit integer on PostgreSQL: larger sizes must be a 4xx, not a 500.
-    size: int | None = Field(default=None, ge=0, le=2_147_483_647)
+    # Bytes; the column is a 64-bit integer, so larger values are a 4xx, not a 500.
+    size: int | None = Field(default=None, ge=0, le=2**63 - 1)
 
 
 class DistributionOut(DistributionIn):

@@ -195,7 +195,7 @@ def upgrade() -> None:
     sa.Column('url_type', sa.String(length=20), nullable=False),
     sa.Column('format', sa.String(length=40), nullable=False),
     sa.Column('mimetype', sa.String(length=100), nullable=False),
-    sa.Column('size', sa.Integer(), nullable=True),
+    sa.Column('size', sa.BigInteger(), nullable=True),
     sa.Column('hash', sa.String(length=80), nullable=False),
     sa.Column('datastore_active', sa.Boolean(), nullable=False),
     sa.Column('created', sa.DateTime(timezone=True), nullable=False),
