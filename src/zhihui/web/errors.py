@@ -41,6 +41,14 @@ def render(request: Request, exc: ZhihuiError) -> Response:
         body = {"error": {"code": exc.message.key, "message": exc.render(lang),
                           "fields": exc.render_fields(lang)}}
         return JSONResponse(body, status_code=exc.status)
+    if exc.status == 401 and request.method == "GET":
+        # A page that needs a signed-in user: sign in, then come back.
+        from urllib.parse import quote
+
+        from fastapi.responses import RedirectResponse
+
+        back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/user/login?next={quote(back)}", status_code=303)
     templates = request.app.state.templates
     return templates.TemplateResponse(
         request, "error.html",
