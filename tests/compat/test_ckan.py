@@ -5,16 +5,11 @@ unchanged, with Chinese names, our catalogue rules and our rights."""
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
-import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from ckanapi import NotAuthorized, NotFound, RemoteCKAN, ValidationError
 
 from tests.factories import City, resource_input
@@ -25,28 +20,6 @@ from zhihui.core.authz import SYSTEM
 from zhihui.core.i18n import translate
 
 CKANAPI = Path(sys.executable).parent / "ckanapi"
-
-
-@pytest.fixture
-def site(app, city: City) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    """The app served by uvicorn on a free local port, in a background thread."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    # lifespan off: no background jobs (the audit sequencer) write while a test runs
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    for _ in range(500):
-        if server.started:
-            break
-        time.sleep(0.01)
-    assert server.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    sock.close()
 
 
 @pytest.fixture

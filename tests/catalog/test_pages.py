@@ -1,0 +1,132 @@
+"""The portal as people use it: search, read, sign in, edit."""
+
+from __future__ import annotations
+
+import re
+
+from tests.factories import PASSWORD
+
+
+def csrf(client, url: str) -> str:  # type: ignore[no-untyped-def]
+    m = re.search(r'name="csrf_token" value="([^"]+)"', client.get(url).text)
+    assert m, url
+    return m.group(1)
+
+
+def sign_in(client, role: str) -> None:  # type: ignore[no-untyped-def]
+    r = client.post("/user/login", data={"username": role, "password": PASSWORD,
+                                         "csrf_token": csrf(client, "/user/login")},
+                    follow_redirects=False)
+    assert r.status_code == 303
+
+
+def test_home_shows_counts_and_newest(client, city):
+    page = client.get("/").text
+    assert "个数据资源" in page and "城市交通流量监测数据" in page
+    assert "公交车辆实时定位数据" not in page  # not opened
+
+
+def test_search_finds_a_chinese_word_with_facets(client, city):
+    page = client.get("/dataset", params={"q": "交通"}).text
+    assert "共找到 1 个数据资源" in page and "城市交通流量监测数据" in page
+    assert "提供部门" in page and "杭州市交通运输局" in page
+    page = client.get("/dataset", params={"opening_type": "conditional"}).text
+    assert "空气质量监测站点小时数据" in page and "城市交通流量监测数据" not in page
+
+
+def test_resource_page_shows_labels_and_english_on_request(client, city):
+    page = client.get(f"/dataset/{city.resources['open']}").text
+    for text in ("无条件开放", "无条件共享", "每日", "杭州市公共数据开放协议", "路段名称", "创建了资源"):
+        assert text in page
+    page = client.get(f"/dataset/{city.resources['open']}", params={"lang": "en"}).text
+    assert "Open" in page and "Urban traffic flow" in page
+    # The choice sticks in a cookie.
+    assert "Daily" in client.get(f"/dataset/{city.resources['open']}").text
+
+
+def test_conditions_are_shown(client, city):
+    page = client.get(f"/dataset/{city.resources['air']}").text
+    assert "有条件开放" in page and "须签署数据使用协议" in page
+
+
+def test_anonymous_cannot_see_unopened_resources(client, city):
+    assert client.get(f"/dataset/{city.resources['closed']}").status_code == 404
+    sign_in(client, "other_member")
+    page = client.get(f"/dataset/{city.resources['closed']}").text
+    assert "不予开放" in page and "数据安全法" in page
+
+
+def test_editor_creates_a_resource_through_the_form(client, city):
+    sign_in(client, "editor")
+    token = csrf(client, "/dataset/new")
+    form = {
+        "csrf_token": token, "title": "公共自行车站点", "owner_org": city.orgs["jtj"],
+        "classification": "topic", "theme": "11", "format": "spreadsheet",
+        "sharing_type": "unconditional", "sharing_method": "api",
+        "opening_type": "unconditional", "license_id": "hz-open-data",
+        "update_cycle": "daily", "tags": "自行车，交通",
+        "item_name": ["站点名称", ""], "item_type": ["C", "C"], "item_length": ["50", ""],
+        "item_description": ["", ""],
+    }
+    r = client.post("/dataset/new", data=form, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    page = client.get(r.headers["location"]).text
+    assert "公共自行车站点" in page and "站点名称" in page and "自行车" in page
+
+
+def test_a_bad_form_gets_field_messages_and_keeps_the_values(client, city):
+    sign_in(client, "editor")
+    form = {"csrf_token": csrf(client, "/dataset/new"), "title": "我的草稿",
+            "owner_org": city.orgs["jtj"], "classification": "topic", "theme": "11",
+            "format": "spreadsheet", "sharing_type": "conditional", "sharing_method": "api",
+            "opening_type": "none", "update_cycle": "daily"}
+    r = client.post("/dataset/new", data=form)
+    assert r.status_code == 409
+    assert "有条件共享须填写共享条件" in r.text and "不予开放须填写不予开放的依据" in r.text
+    assert 'value="我的草稿"' in r.text
+
+
+def test_editor_edits_and_member_cannot(client, city):
+    rid = city.resources["open"]
+    sign_in(client, "member")
+    assert "/dataset/edit/" not in client.get(f"/dataset/{rid}").text
+    token = csrf(client, f"/dataset/{rid}")
+    assert client.post(f"/dataset/edit/{rid}", data={"csrf_token": token}).status_code == 403
+    sign_in(client, "editor")
+    page = client.get(f"/dataset/edit/{rid}").text
+    assert 'value="城市交通流量监测数据"' in page and 'value="路段名称"' in page
+
+
+def test_forms_without_csrf_token_are_refused(client, city):
+    sign_in(client, "editor")
+    r = client.post("/dataset/new", data={"title": "x"})
+    assert r.status_code == 403 and "表单已过期" in r.text
+
+
+def test_new_resource_page_asks_anonymous_to_sign_in(client, city):
+    r = client.get("/dataset/new", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/user/login?next=")
+
+
+def test_wrong_password_says_so(client, city):
+    r = client.post("/user/login", data={"username": "editor", "password": "nope-nope",
+                                         "csrf_token": csrf(client, "/user/login")})
+    assert r.status_code == 401 and "用户名或密码错误" in r.text
+
+
+def test_script_in_a_title_is_shown_as_text(client, city):
+    from zhihui.catalog import service as catalog
+
+    with city.db.session() as s:
+        catalog.patch_resource(s, city.actors["editor"], city.resources["open"],
+                               {"title": "<script>alert(1)</script>"})
+    page = client.get(f"/dataset/{city.resources['open']}").text
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "script-src 'self'" in client.get("/").headers["content-security-policy"]
+
+
+def test_organisation_tree_and_page(client, city):
+    page = client.get("/organization").text
+    assert page.index("杭州市人民政府") < page.index("杭州市交通运输局")
+    assert "杭州市交通运输局" in client.get("/organization/jtj").text
