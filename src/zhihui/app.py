@@ -123,13 +123,18 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from zhihui.compat import ckan, dcat
     from zhihui.core.accounts import api as accounts_api
     from zhihui.core.accounts import pages as accounts_pages
+    from zhihui.core.audit import api as audit_api
+    from zhihui.core.audit import pages as audit_pages
 
     app.include_router(accounts_api.router, prefix="/api/v1")
     app.include_router(catalog_api.router, prefix="/api/v1")
+    app.include_router(audit_api.router, prefix="/api/v1")
     app.include_router(ckan.router)
     app.include_router(dcat.router)
     app.include_router(accounts_pages.router)
     app.include_router(catalog_pages.router)
+    app.include_router(audit_pages.router)
+    audit_api.run_sequencer(app)
 
     app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
     vendor = settings_vendor_dir()

@@ -8,6 +8,7 @@ from rich.console import Console
 
 from zhihui.catalog.cli import app as catalog_app
 from zhihui.core.accounts.cli import org_app, token_app, user_app
+from zhihui.core.audit.cli import app as audit_app
 from zhihui.db import Database, upgrade
 from zhihui.settings import get_settings
 
@@ -23,17 +24,22 @@ app.add_typer(user_app, name="user")
 app.add_typer(org_app, name="org")
 app.add_typer(token_app, name="token")
 app.add_typer(catalog_app, name="catalog")
+app.add_typer(audit_app, name="audit")
 
 console = Console()
 
 
 @app.command()
 def init() -> None:
-    """Create the home folder (ZHIHUI_HOME, default ./var), its secret key, and the schema."""
+    """Create the home folder (ZHIHUI_HOME, default ./var), its secret key, the audit log's
+    signing key, and the schema."""
+    from zhihui.core.audit.note import load_key
+
     settings = get_settings()
     settings.home.mkdir(parents=True, exist_ok=True)
     settings.data_root.mkdir(parents=True, exist_ok=True)
     _ = settings.session_secret  # made once, kept under home
+    load_key(settings.home)  # var/audit_ed25519.pem, mode 600, made once
     upgrade(settings.sqlalchemy_url)
     console.print(f"[green]ready[/green]: {settings.home.resolve()} · {_safe_url(settings)}")
 

@@ -45,6 +45,12 @@ class User:
 
 
 @dataclass
+class Entry:
+    org_id: str | None
+    actor_id: str | None
+
+
+@dataclass
 class Showcase:
     owner_id: str
 
@@ -83,6 +89,12 @@ EXPECTED: list[tuple[str, str, object, set[str]]] = [
     ("showcase.update", "public's", Showcase("u-public"), {"public", "sysadmin"}),
     ("showcase.delete", "public's", Showcase("u-public"), {"public", "sysadmin"}),
     ("audit.read_all", "-", None, {"auditor", "sysadmin"}),
+    ("audit.read_entry", "jtj's", Entry(JTJ, "u-sys"), {"member", "editor", "admin", "auditor",
+                                                        "sysadmin"}),
+    ("audit.read_entry", "public's own", Entry(None, "u-public"), {"public", "auditor",
+                                                                  "sysadmin"}),
+    ("audit.read_entry", "anonymous read", Entry(None, None), {"auditor", "sysadmin"}),
+    ("audit.checkpoint", "-", None, {"auditor", "sysadmin"}),
 ]
 
 

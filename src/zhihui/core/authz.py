@@ -79,6 +79,17 @@ def _self_or_operator(actor: Actor, user: Any) -> bool:
     return actor.sysadmin or (actor.user_id is not None and actor.user_id == user.id)
 
 
+def _audit_entry_read(actor: Actor, entry: Any) -> bool:
+    # Art. 50: the operator and auditors see the whole log; an organisation the entries about
+    # its own resources; a user the entries of what they did. Others get the leaf hash only.
+    return (
+        actor.sysadmin
+        or actor.auditor
+        or (entry.org_id is not None and entry.org_id in actor.memberships)
+        or (actor.user_id is not None and entry.actor_id == actor.user_id)
+    )
+
+
 def _showcase_update(actor: Actor, showcase: Any) -> bool:
     return actor.sysadmin or (actor.user_id is not None and actor.user_id == showcase.owner_id)
 
@@ -108,6 +119,8 @@ RULES: dict[str, Callable[[Actor, Any], bool]] = {
     "showcase.delete": _showcase_update,
     # the audit log (Art. 50)
     "audit.read_all": lambda a, _: a.sysadmin or a.auditor,
+    "audit.read_entry": _audit_entry_read,
+    "audit.checkpoint": lambda a, _: a.sysadmin or a.auditor,
 }
 
 ACTIONS = tuple(RULES)
