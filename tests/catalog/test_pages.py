@@ -36,7 +36,8 @@ def test_search_finds_a_chinese_word_with_facets(client, city):
 
 def test_resource_page_shows_labels_and_english_on_request(client, city):
     page = client.get(f"/dataset/{city.resources['open']}").text
-    for text in ("无条件开放", "无条件共享", "每日", "杭州市公共数据开放协议", "路段名称", "创建了资源"):
+    for text in ("无条件开放", "无条件共享", "每日", "杭州市公共数据开放协议", "路段名称",
+                 "创建了资源"):
         assert text in page
     page = client.get(f"/dataset/{city.resources['open']}", params={"lang": "en"}).text
     assert "Open" in page and "Urban traffic flow" in page
@@ -130,3 +131,19 @@ def test_organisation_tree_and_page(client, city):
     page = client.get("/organization").text
     assert page.index("杭州市人民政府") < page.index("杭州市交通运输局")
     assert "杭州市交通运输局" in client.get("/organization/jtj").text
+
+
+def test_editor_deletes_and_the_operator_restores(client, city):
+    rid = city.resources["open"]
+    sign_in(client, "editor")
+    r = client.post(f"/dataset/delete/{rid}", data={"csrf_token": csrf(client, f"/dataset/{rid}")},
+                    follow_redirects=False)
+    assert r.status_code == 303
+    assert "已删除" in client.get(f"/dataset/{rid}").text
+    assert client.post(f"/dataset/restore/{rid}", data={
+        "csrf_token": csrf(client, f"/dataset/{rid}")}).status_code == 403
+    sign_in(client, "sysadmin")
+    page = client.get(f"/dataset/{rid}").text
+    assert "恢复" in page
+    client.post(f"/dataset/restore/{rid}", data={"csrf_token": csrf(client, f"/dataset/{rid}")})
+    assert "已删除" not in client.get(f"/dataset/{rid}").text

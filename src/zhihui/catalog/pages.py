@@ -207,20 +207,16 @@ async def update(resource_id: str, request: Request, session: SessionDep, actor:
     return redirect(f"/dataset/{r.name}")
 
 
-@router.post("/dataset/delete/{resource_id}")
-async def delete(resource_id: str, request: Request, session: SessionDep, actor: ActorDep):
+@router.post("/dataset/{verb}/{resource_id}")
+async def delete_or_restore(verb: str, resource_id: str, request: Request, session: SessionDep,
+                            actor: ActorDep):
+    """Soft delete (editors) and restore (the operator): buttons on the edit and resource pages."""
+    change = {"delete": service.delete_resource, "restore": service.restore_resource}.get(verb)
+    if change is None:
+        raise NotFound("error.page_not_found")
     form = await request.form()
     check_csrf(request, str(form.get("csrf_token", "")))
-    r = service.delete_resource(session, actor, resource_id)
-    session.commit()
-    return redirect(f"/dataset/{r.name}")
-
-
-@router.post("/dataset/restore/{resource_id}")
-async def restore(resource_id: str, request: Request, session: SessionDep, actor: ActorDep):
-    form = await request.form()
-    check_csrf(request, str(form.get("csrf_token", "")))
-    r = service.restore_resource(session, actor, resource_id)
+    r = change(session, actor, resource_id)
     session.commit()
     return redirect(f"/dataset/{r.name}")
 
