@@ -147,3 +147,16 @@ def test_editor_deletes_and_the_operator_restores(client, city):
     assert "恢复" in page
     client.post(f"/dataset/restore/{rid}", data={"csrf_token": csrf(client, f"/dataset/{rid}")})
     assert "已删除" not in client.get(f"/dataset/{rid}").text
+
+
+def test_a_developer_makes_and_revokes_a_token_on_the_account_page(client, city):
+    sign_in(client, "public")
+    page = client.post("/user/me/tokens", data={"name": "同步脚本", "days": "30",
+                                               "csrf_token": csrf(client, "/user/me")}).text
+    token = re.search(r"<code>(zh_[^<]+)</code>", page).group(1)
+    api = {"Authorization": token}
+    assert client.get("/api/v1/users/me", headers=api).json()["name"] == "public"
+    token_id = re.search(r'同步脚本</td>.*?/user/me/tokens/([^/]+)/revoke', page, re.S).group(1)
+    client.post(f"/user/me/tokens/{token_id}/revoke", data={"csrf_token": csrf(client, "/user/me")})
+    assert client.get("/api/v1/users/me", headers=api).status_code == 401
+    assert "已吊销" in client.get("/user/me").text and token not in client.get("/user/me").text

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Form, Request
 
 from zhihui.core.accounts import service
 from zhihui.core.errors import NotAuthenticated
+from zhihui.db import utcnow
 from zhihui.web.deps import ActorDep, LangDep, SessionDep, check_csrf
 from zhihui.web.pages import redirect, render, safe_next
 
@@ -47,3 +48,45 @@ def logout(request: Request, csrf_token: Annotated[str, Form(max_length=100)] = 
     check_csrf(request, csrf_token)
     request.session.clear()
     return redirect("/")
+
+
+def _account(request: Request, session, actor, lang: str, new_token: str | None = None):  # type: ignore[no-untyped-def]
+    if actor.is_anonymous:
+        raise NotAuthenticated()
+    user = service.get_user(session, actor.user_id or "")
+    orgs = {o.id: o for o in service.list_orgs(session)}
+    memberships = [(orgs[oid], cap) for oid, cap in actor.memberships.items() if oid in orgs]
+    return render(request, "accounts/me.html", actor, lang, user=user, memberships=memberships,
+                  tokens=service.list_tokens(session, actor, user), new_token=new_token,
+                  now=utcnow())
+
+
+@router.get("/user/me")
+def me(request: Request, session: SessionDep, actor: ActorDep, lang: LangDep):
+    return _account(request, session, actor, lang)
+
+
+@router.post("/user/me/tokens")
+def create_token(
+    request: Request, session: SessionDep, actor: ActorDep, lang: LangDep,
+    name: Annotated[str, Form(max_length=200)] = "",
+    days: Annotated[int, Form(ge=1, le=3650)] = 365,
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+):
+    check_csrf(request, csrf_token)
+    if actor.is_anonymous:
+        raise NotAuthenticated()
+    user = service.get_user(session, actor.user_id or "")
+    _, secret = service.create_token(session, actor, user=user, name=name, days=days)
+    session.commit()
+    # Shown on this answer only; it is stored as a hash.
+    return _account(request, session, actor, lang, new_token=secret)
+
+
+@router.post("/user/me/tokens/{token_id}/revoke")
+def revoke_token(token_id: str, request: Request, session: SessionDep, actor: ActorDep,
+                 csrf_token: Annotated[str, Form(max_length=100)] = ""):
+    check_csrf(request, csrf_token)
+    service.revoke_token(session, actor, token_id)
+    session.commit()
+    return redirect("/user/me")
