@@ -19,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, text, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from zhihui.core import authz
@@ -104,12 +104,12 @@ def record_many(session: Session, actor: Actor, records: Iterable[Mapping[str, A
             "target_id": r.get("target_id"),
             "org_id": r.get("org_id"),
             "digest": digest(r["content"]) if r.get("content") is not None else None,
-            "detail": _json_safe(r.get("detail") or {}),
+            "detail": r.get("detail") or {},  # JSON values only (the fast path)
         }
         for r in records
     ]
-    if rows:
-        session.execute(insert(AuditEntry), rows)
+    if rows:  # Core, not the ORM: several times faster for large batches
+        session.connection().execute(insert(AuditEntry.__table__), rows)
     return len(rows)
 
 
@@ -315,11 +315,13 @@ def integrate(session: Session, key: LogKey, *, limit: int | None = None) -> Aud
             break
         leaves, nodes = [], []
         for e in entries:
-            leaves.append({"id": e.id, "leaf_index": tree.size})
+            leaves.append({"entry_id": e.id, "index": tree.size})
             for level, idx, h in tree.append(merkle.leaf_hash(leaf_bytes(e))):
                 nodes.append({"level": level, "idx": idx, "hash": h})
-        session.execute(update(AuditEntry), leaves)
-        session.execute(insert(AuditNode), nodes)
+        conn = session.connection()
+        conn.execute(update(table).where(table.c.id == bindparam("entry_id"))
+                     .values(leaf_index=bindparam("index")), leaves)
+        conn.execute(insert(AuditNode.__table__), nodes)
     latest = latest_checkpoint(session)
     if latest is not None and latest.tree_size == tree.size:
         return latest
