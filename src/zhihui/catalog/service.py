@@ -890,3 +890,28 @@ def list_showcases(session: Session, resource_id: str | None = None) -> list[Sho
 
 def today() -> date:
     return utcnow().date()
+
+
+# --- the datastore's hand-over (datastore/service.py) --------------------------------------
+
+
+def datastore_published(
+    session: Session, actor: Actor, dist_id: str, data_items: list[dict[str, Any]] | None,
+    **distribution: Any,
+) -> Distribution:
+    """A new version of a distribution's data is queryable: mark it (CKAN
+    ``datastore_active``), take the file's facts (size, hash, url_type …), and describe its
+    columns as the resource's data items (信息项), as a new revision of the resource."""
+    d, r = get_distribution(session, actor, dist_id)
+    require(actor, "resource.update", r)
+    d.datastore_active = True
+    for name in ("size", "hash", "url", "url_type", "format", "mimetype"):
+        if distribution.get(name) is not None:
+            setattr(d, name, distribution[name])
+    d.modified = utcnow()
+    if data_items is not None:
+        r.data_items = data_items
+    r.revision += 1
+    r.modified = utcnow()
+    _record(session, actor, r, org_of(session, r), "changed")
+    return d

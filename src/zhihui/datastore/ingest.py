@@ -1,0 +1,598 @@
+"""Reading departments' files as they are into a DuckDB table of text columns (``raw``: c0,
+c1 … in file order): format and encoding detection, streamed transcoding to UTF-8, delimiter
+sniffing, title rows above the header, and the rows that cannot be read (with their line
+number and the reason). Types are decided afterwards (``infer.py``) over that table."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+import math
+import re
+import zipfile
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+
+from zhihui.core.errors import Message, ValidationFailed
+
+SAMPLE_BYTES = 256 * 1024
+HEAD_ROWS = 50  # rows looked at to find the header under title rows
+BATCH_ROWS = 50_000
+MAX_COLUMNS = 1000
+MAX_REJECTS_LISTED = 100
+MAX_JSON_ARRAY_BYTES = 512 * 1024 * 1024  # larger JSON must come as NDJSON (streamed)
+MAX_XLSX_UNPACKED = 4 * 1024 * 1024 * 1024  # a zip bomb disguised as XLSX stops here
+MAX_XLSX_RATIO = 200  # unpacked / packed
+DELIMITERS = (",", "\t", ";", "|")
+TRANSCODE_CHUNK = 4 * 1024 * 1024
+
+FORMATS = ("csv", "tsv", "xlsx", "xls", "json", "ndjson", "parquet")
+
+
+def bad_file(key: str, **params: Any) -> ValidationFailed:
+    """A file we cannot take, with the reason for the field ``upload`` (a 4xx)."""
+    return ValidationFailed(key, fields={"upload": [Message(key, params)]}, **params)
+
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class Loaded:
+    """What reading found: the columns of ``raw`` and how the file was read."""
+
+    names: list[str]
+    source_format: str
+    encoding: str = ""
+    delimiter: str = ""
+    header_row: int = 0  # 1-based line (CSV) or sheet row (XLSX) of the header; 0: none
+    sheet: str = ""
+    sheets: list[str] = field(default_factory=list)
+    rejected: list[dict[str, Any]] = field(default_factory=list)  # first MAX_REJECTS_LISTED
+    rows_rejected: int = 0
+
+
+# --- detection -------------------------------------------------------------------------------
+
+
+def detect_format(path: Path, filename: str, hint: str | None = None) -> str:
+    if hint:
+        hint = hint.lower().lstrip(".")
+        if hint in ("jsonl",):
+            hint = "ndjson"
+        if hint not in FORMATS:
+            raise bad_file("datastore.format_unknown", format=hint[:20])
+        return hint
+    with open(path, "rb") as f:
+        head = f.read(8)
+    ext = Path(filename or "").suffix.lower().lstrip(".")
+    if not head:
+        raise bad_file("datastore.empty")
+    if head.startswith(b"PK\x03\x04"):
+        if ext in ("xlsx", "xlsm", ""):
+            return "xlsx"
+        raise bad_file("datastore.format_unknown", format=ext or "zip")
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        return "xls"
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    if ext in ("ndjson", "jsonl"):
+        return "ndjson"
+    if ext == "json":
+        return "json"
+    if ext in ("xlsx", "xls", "parquet"):
+        raise bad_file("datastore.format_mismatch", format=ext)
+    if ext == "tsv":
+        return "tsv"
+    return "csv"
+
+
+def _hanzi_in_gb2312(text: str) -> float:
+    hanzi = [c for c in text if "\u4e00" <= c <= "\u9fff"]
+    if not hanzi:
+        return 1.0
+    ok = 0
+    for c in hanzi:
+        try:
+            c.encode("gb2312")
+            ok += 1
+        except UnicodeEncodeError:
+            pass
+    return ok / len(hanzi)
+
+
+def _decodes(sample: bytes, encoding: str) -> str | None:
+    try:
+        # not final: the sample may end inside a character
+        return codecs.getincrementaldecoder(encoding)().decode(sample, final=False)
+    except UnicodeDecodeError:
+        return None
+
+
+def detect_encoding(sample: bytes) -> str:
+    """UTF-8 (with or without BOM), UTF-16 with BOM, GB18030 (GBK's superset) or Big5."""
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if b"\x00" in sample:
+        raise bad_file("datastore.binary")
+    if _decodes(sample, "utf-8") is not None:
+        return "utf-8"
+    gb = _decodes(sample, "gb18030")
+    # Big5 bytes also decode as GBK, into rare characters: simplified text is almost all in
+    # GB2312's 6,763 common characters.
+    if gb is not None and _hanzi_in_gb2312(gb) >= 0.9:
+        return "gb18030"
+    if _decodes(sample, "big5") is not None:
+        return "big5"
+    if gb is not None:
+        return "gb18030"
+    raise bad_file("datastore.encoding_unknown")
+
+
+def _normal_encoding(name: str) -> str:
+    try:
+        codec = codecs.lookup(name).name
+    except LookupError:
+        raise bad_file("datastore.encoding_unsupported", encoding=name[:40]) from None
+    return {"gbk": "gb18030", "gb2312": "gb18030"}.get(codec, codec)
+
+
+def transcode(path: Path, encoding: str, target: Path, progress: Progress | None,
+              total: int) -> None:
+    """Stream a file into UTF-8 in chunks (bounded memory); a byte sequence that is not in
+    the encoding fails with its line number (a file in mixed encodings)."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    lines = 0
+    done = 0
+    with open(path, "rb") as src, open(target, "wb") as out:
+        while chunk := src.read(TRANSCODE_CHUNK):
+            try:
+                text = decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                line = lines + chunk[: exc.start].count(b"\n") + 1
+                raise bad_file("datastore.encoding_mixed", line=line, encoding=encoding) from None
+            lines += text.count("\n")
+            out.write(text.encode("utf-8"))
+            done += len(chunk)
+            if progress:
+                progress("transcode", done, total)
+        try:
+            out.write(decoder.decode(b"", final=True).encode("utf-8"))
+        except UnicodeDecodeError:
+            raise bad_file("datastore.truncated", line=lines + 1) from None
+
+
+# --- header ------------------------------------------------------------------------------------
+
+
+def _filled(row: Iterable[Any]) -> int:
+    return sum(1 for v in row if v is not None and str(v).strip() != "")
+
+
+def _width(rows: list[list[Any]]) -> int:
+    """The table's width: the most common count of cells up to the last filled one."""
+    ends = []
+    for row in rows:
+        last = max((i + 1 for i, v in enumerate(row) if v is not None and str(v).strip()),
+                   default=0)
+        if last:
+            ends.append(last)
+    if not ends:
+        return 0
+    counts = Counter(ends)
+    # the data rows agree; title rows are short. Ties go to the wider table.
+    return max(counts, key=lambda w: (counts[w], w))
+
+
+def find_header(rows: list[list[Any]], width: int) -> int:
+    """Index of the header: the first row filled across most of the table's width (title
+    rows and merged group headings above it fill one or a few cells)."""
+    need = max(1, math.ceil(0.6 * width))
+    for i, row in enumerate(rows):
+        if _filled(row[:width]) >= need:
+            return i
+    return 0
+
+
+def column_names(header: list[Any], width: int) -> list[str]:
+    """Names from the header cells: trimmed, blanks named 列N, repeats numbered."""
+    names: list[str] = []
+    seen: set[str] = set()
+    for i in range(width):
+        raw = header[i] if i < len(header) else None
+        name = re.sub(r"\s+", " ", cell_text(raw) or "").strip()[:100] or f"列{i + 1}"
+        base, n = name, 2
+        while name.lower() in seen or name.startswith("_"):
+            name = f"{base}_{n}" if not base.startswith("_") else f"{base.lstrip('_')}_{n}"
+            n += 1
+        seen.add(name.lower())
+        names.append(name)
+    return names
+
+
+def cell_text(value: Any) -> str | None:
+    """A spreadsheet or JSON value as the text a CSV would hold."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isfinite(value) and value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, datetime):
+        if value.time() == time(0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    text = str(value)
+    return text if text.strip() != "" else None
+
+
+# --- loading into DuckDB -----------------------------------------------------------------------
+
+
+def _raw_table(con: Any, width: int) -> None:
+    cols = ", ".join(f"c{i} VARCHAR" for i in range(width))
+    con.execute(f"CREATE TABLE raw ({cols})")
+
+
+def _insert_rows(con: Any, rows: list[list[str | None]], width: int) -> None:
+    import pyarrow as pa
+
+    arrays = [pa.array([r[i] for r in rows], type=pa.string()) for i in range(width)]
+    batch = pa.table(arrays, names=[f"c{i}" for i in range(width)])
+    con.register("batch", batch)
+    con.execute("INSERT INTO raw SELECT * FROM batch")
+    con.unregister("batch")
+
+
+def _check_width(width: int) -> None:
+    if width > MAX_COLUMNS:
+        raise bad_file("datastore.too_many_columns", columns=width, max=MAX_COLUMNS)
+
+
+class _Rejects:
+    def __init__(self) -> None:
+        self.listed: list[dict[str, Any]] = []
+        self.count = 0
+
+    def add(self, row: int, reason: str, value: str = "", column: str | None = None) -> None:
+        self.count += 1
+        if len(self.listed) < MAX_REJECTS_LISTED:
+            self.listed.append({"row": row, "column": column, "value": value[:200],
+                                "reason": reason})
+
+
+def _load_rows(con: Any, rows: Iterator[tuple[int, list[Any]]], loaded: Loaded,
+               progress: Progress | None) -> None:
+    """Rows of cells (with their row number in the file) after the header into ``raw``."""
+    width = len(loaded.names)
+    rejects = _Rejects()
+    batch: list[list[str | None]] = []
+    done = 0
+    for number, row in rows:
+        cells = [cell_text(v) for v in row]
+        if not any(c is not None and c.strip() for c in cells):
+            continue
+        if len(cells) > width and any(c is not None and c.strip() for c in cells[width:]):
+            rejects.add(number, "too_many_fields", ", ".join(c or "" for c in cells))
+            continue
+        cells = (cells + [None] * width)[:width]
+        batch.append(cells)
+        if len(batch) >= BATCH_ROWS:
+            _insert_rows(con, batch, width)
+            done += len(batch)
+            batch = []
+            if progress:
+                progress("read", done, 0)
+    if batch:
+        _insert_rows(con, batch, width)
+    loaded.rejected, loaded.rows_rejected = rejects.listed, rejects.count
+
+
+def load_csv(con: Any, path: Path, work: Path, *, tsv: bool, encoding: str | None,
+             delimiter: str | None, header_row: int | None, progress: Progress | None,
+             size: int) -> Loaded:
+    with open(path, "rb") as f:
+        sample = f.read(SAMPLE_BYTES)
+    if not sample.strip():
+        raise bad_file("datastore.empty")
+    enc = _normal_encoding(encoding) if encoding else detect_encoding(sample)
+    source = path
+    if enc not in ("utf-8", "utf-8-sig"):
+        source = work / "utf8.csv"
+        transcode(path, enc, source, progress, size)
+        with open(source, "rb") as f:
+            sample = f.read(SAMPLE_BYTES)
+    text = sample.decode("utf-8", errors="replace")
+    text = text.removeprefix("\ufeff")
+    if len(sample) == SAMPLE_BYTES and "\n" in text:
+        text = text[: text.rfind("\n") + 1]  # whole lines only
+
+    delim = delimiter or sniff_delimiter(text, "\t" if tsv else ",")
+    reader = csv.reader(io.StringIO(text), delimiter=delim)
+    head: list[list[str]] = []
+    line_after: list[int] = []  # lines consumed after each row: DuckDB's skip
+    try:
+        for row in reader:
+            head.append(row)
+            line_after.append(reader.line_num)
+            if len(head) >= HEAD_ROWS:
+                break
+    except csv.Error:
+        pass
+    width = _width(head)
+    if width == 0:
+        raise bad_file("datastore.empty")
+    _check_width(width)
+    if header_row is not None:
+        if not 1 <= header_row <= len(head):
+            raise bad_file("datastore.header_row", row=header_row)
+        index = header_row - 1
+    else:
+        index = find_header(head, width)
+    names = column_names(head[index], width)
+    skip = line_after[index]
+    loaded = Loaded(names=names, source_format="tsv" if tsv else "csv",
+                    encoding=enc,
+                    delimiter=delim, header_row=skip)
+    if progress:
+        progress("parse", 0, 0)
+    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
+    con.execute(
+        f"CREATE TABLE raw AS SELECT * FROM read_csv(?, header=false, skip={skip}, "
+        f"columns={columns}, delim=?, quote='\"', escape='\"', auto_detect=false, "
+        f"store_rejects=true, max_line_size=4194304)",
+        [str(source), delim],
+    )
+    rejects = con.execute(
+        "SELECT line, column_idx, error_type, csv_line FROM reject_errors ORDER BY line "
+        f"LIMIT {MAX_REJECTS_LISTED}").fetchall()
+    loaded.rows_rejected = con.execute(
+        "SELECT count(DISTINCT line) FROM reject_errors").fetchone()[0]
+    reasons = {"TOO MANY COLUMNS": "too_many_fields", "MISSING COLUMNS": "missing_fields",
+               "UNQUOTED VALUE": "quote", "INVALID UNICODE": "encoding",
+               "LINE SIZE OVER MAXIMUM": "line_too_long", "INVALID STATE": "quote"}
+    seen: set[int] = set()
+    for line, column_idx, error_type, csv_line in rejects:
+        if line in seen:
+            continue
+        seen.add(line)
+        column = names[column_idx - 1] if column_idx and 0 < column_idx <= width else None
+        loaded.rejected.append({
+            "row": int(line), "column": column, "value": (csv_line or "")[:200],
+            "reason": reasons.get(str(error_type), "unreadable")})
+    return loaded
+
+
+def sniff_delimiter(text: str, default: str) -> str:
+    """The delimiter that splits the first lines into the same number (> 1) of fields."""
+    best, best_score = default, 0
+    for d in (default, *[x for x in DELIMITERS if x != default]):
+        try:
+            rows = [r for _, r in zip(range(200), csv.reader(io.StringIO(text), delimiter=d),
+                                      strict=False) if any(c.strip() for c in r)]
+        except csv.Error:
+            continue
+        counts = Counter(len(r) for r in rows)
+        if not counts:
+            continue
+        width, agree = max(counts.items(), key=lambda kv: (kv[1], kv[0]))
+        score = agree if width > 1 else 0
+        if score > best_score:
+            best, best_score = d, score
+    return best
+
+
+def _sheet_rows(rows: Iterator[tuple[Any, ...]], loaded_sheet: str, sheets: list[str],
+                header_row: int | None, fmt: str) -> tuple[Loaded, Iterator[tuple[int, list]]]:
+    head: list[list[Any]] = []
+    for row in rows:
+        head.append(list(row))
+        if len(head) >= HEAD_ROWS:
+            break
+    width = _width(head)
+    if width == 0:
+        raise bad_file("datastore.sheet_empty", sheet=loaded_sheet)
+    _check_width(width)
+    if header_row is not None:
+        if not 1 <= header_row <= len(head):
+            raise bad_file("datastore.header_row", row=header_row)
+        index = header_row - 1
+    else:
+        index = find_header(head, width)
+    loaded = Loaded(names=column_names(head[index], width), source_format=fmt,
+                    header_row=index + 1, sheet=loaded_sheet, sheets=sheets)
+
+    def numbered() -> Iterator[tuple[int, list]]:
+        n = index + 1
+        for row in head[index + 1:]:
+            n += 1
+            yield n, row
+        for row in rows:
+            n += 1
+            yield n, list(row)
+
+    return loaded, numbered()
+
+
+def _pick_sheet(names: list[str], sheet: str | int | None) -> int:
+    if sheet is None or sheet == "":
+        return 0
+    if isinstance(sheet, int) or (isinstance(sheet, str) and sheet.isdigit()):
+        i = int(sheet) - 1
+        if 0 <= i < len(names):
+            return i
+    elif sheet in names:
+        return names.index(sheet)
+    raise bad_file("datastore.sheet_unknown", sheet=str(sheet)[:100], sheets="、".join(names))
+
+
+def load_xlsx(con: Any, path: Path, *, sheet: str | int | None, header_row: int | None,
+              progress: Progress | None) -> Loaded:
+    try:
+        with zipfile.ZipFile(path) as z:
+            unpacked = sum(i.file_size for i in z.infolist())
+            packed = max(1, sum(i.compress_size for i in z.infolist()))
+    except zipfile.BadZipFile:
+        raise bad_file("datastore.xlsx_broken") from None
+    if unpacked > MAX_XLSX_UNPACKED or unpacked / packed > MAX_XLSX_RATIO:
+        raise bad_file("datastore.zip_bomb")
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception:  # openpyxl raises many kinds for a broken package
+        raise bad_file("datastore.xlsx_broken") from None
+    try:
+        names = list(wb.sheetnames)
+        ws = wb[names[_pick_sheet(names, sheet)]]
+        loaded, rows = _sheet_rows(iter(ws.iter_rows(values_only=True)), ws.title, names,
+                                   header_row, "xlsx")
+        _raw_table(con, len(loaded.names))
+        _load_rows(con, rows, loaded, progress)
+    finally:
+        wb.close()
+    return loaded
+
+
+def load_xls(con: Any, path: Path, *, sheet: str | int | None, header_row: int | None,
+             progress: Progress | None) -> Loaded:
+    import xlrd
+
+    try:
+        book = xlrd.open_workbook(str(path), on_demand=True)
+    except Exception:
+        raise bad_file("datastore.xls_broken") from None
+    names = book.sheet_names()
+    sh = book.sheet_by_index(_pick_sheet(names, sheet))
+
+    def values() -> Iterator[tuple[Any, ...]]:
+        for r in range(sh.nrows):
+            out = []
+            for c in sh.row(r):
+                if c.ctype == xlrd.XL_CELL_DATE:
+                    out.append(xlrd.xldate.xldate_as_datetime(c.value, book.datemode))
+                elif c.ctype == xlrd.XL_CELL_BOOLEAN:
+                    out.append(bool(c.value))
+                elif c.ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK, xlrd.XL_CELL_ERROR):
+                    out.append(None)
+                else:
+                    out.append(c.value)
+            yield tuple(out)
+
+    loaded, rows = _sheet_rows(values(), sh.name, names, header_row, "xls")
+    _raw_table(con, len(loaded.names))
+    _load_rows(con, rows, loaded, progress)
+    return loaded
+
+
+def _json_records(path: Path, fmt: str, encoding: str) -> Iterator[tuple[int, Any]]:
+    if fmt == "ndjson":
+        with open(path, encoding=encoding) as f:
+            for n, line in enumerate(f, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    yield n, json.loads(line)
+                except ValueError:
+                    yield n, ValueError(line)
+        return
+    if path.stat().st_size > MAX_JSON_ARRAY_BYTES:
+        raise bad_file("datastore.json_too_large")
+    with open(path, encoding=encoding) as f:
+        try:
+            data = json.load(f)
+        except ValueError as exc:
+            raise bad_file("datastore.json_invalid", line=getattr(exc, "lineno", 0)) from None
+    if isinstance(data, dict):
+        # {"records": [...]} / {"data": [...]} from departments' systems
+        lists = [v for v in data.values() if isinstance(v, list)]
+        if len(lists) != 1:
+            raise bad_file("datastore.json_shape")
+        data = lists[0]
+    if not isinstance(data, list):
+        raise bad_file("datastore.json_shape")
+    yield from enumerate(data, start=1)
+
+
+def load_json(con: Any, path: Path, fmt: str, progress: Progress | None) -> Loaded:
+    with open(path, "rb") as f:
+        sample = f.read(SAMPLE_BYTES)
+    if not sample.strip():
+        raise bad_file("datastore.empty")
+    enc = detect_encoding(sample)
+    if fmt == "json" and sample.lstrip(b"\xef\xbb\xbf \r\n\t").startswith(b"{") and (
+            b"\n{" in sample or b"}\n{" in sample.replace(b"\r", b"")):
+        fmt = "ndjson"  # one object per line, named .json
+    keys: dict[str, int] = {}
+    rejects = _Rejects()
+    batch: list[dict[str, Any]] = []
+    created = 0
+    total = 0
+
+    def flush() -> None:
+        nonlocal created, batch
+        width = len(keys)
+        _check_width(width)
+        if created < width:
+            for i in range(created, width):
+                if created == 0 and i == 0:
+                    con.execute("CREATE TABLE raw (c0 VARCHAR)")
+                else:
+                    con.execute(f"ALTER TABLE raw ADD COLUMN c{i} VARCHAR")
+            created = width
+        rows = [[cell_text(rec.get(k)) for k in keys] for rec in batch]
+        if rows:
+            _insert_rows(con, rows, width)
+        batch = []
+
+    for n, rec in _json_records(path, fmt, enc):
+        if isinstance(rec, ValueError):
+            rejects.add(n, "json", str(rec)[:200])
+            continue
+        if not isinstance(rec, dict):
+            rejects.add(n, "not_an_object", json.dumps(rec, ensure_ascii=False)[:200])
+            continue
+        for k in rec:
+            if k not in keys:
+                keys[k] = len(keys)
+        batch.append(rec)
+        total += 1
+        if len(batch) >= BATCH_ROWS:
+            flush()
+            if progress:
+                progress("read", total, 0)
+    if not keys:
+        raise bad_file("datastore.no_rows")
+    flush()
+    loaded = Loaded(names=column_names(list(keys), len(keys)), source_format=fmt, encoding=enc)
+    loaded.rejected, loaded.rows_rejected = rejects.listed, rejects.count
+    return loaded
+
+
+def load_parquet(con: Any, path: Path) -> Loaded:
+    try:
+        described = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()
+    except Exception:
+        raise bad_file("datastore.parquet_broken") from None
+    names = [d[0] for d in described]
+    _check_width(len(names))
+    select = ", ".join(f'CAST("{n.replace(chr(34), chr(34) * 2)}" AS VARCHAR) AS c{i}'
+                       for i, n in enumerate(names))
+    con.execute(f"CREATE TABLE raw AS SELECT {select} FROM read_parquet(?)", [str(path)])
+    return Loaded(names=column_names(names, len(names)), source_format="parquet")

@@ -1,0 +1,347 @@
+"""Queries over versions' Parquet files in DuckDB: the CKAN datastore_search (filters, q, sort,
+paging, distinct) built from bound parameters, and datastore_search_sql, which takes one
+SELECT from the caller and therefore runs locked down: parsed first (only SELECT, no table
+functions, only the resource tables named), then on a connection that can read nothing but the
+named files (``allowed_paths``, ``enable_external_access=false``, configuration locked), with a
+time limit and a row cap."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from zhihui.core.errors import BadRequest, Message, ValidationFailed
+from zhihui.datastore.infer import CKAN_TYPE, FALSE_WORDS, TRUE_WORDS, quote
+
+LIMIT_DEFAULT = 100
+LIMIT_MAX = 32000  # CKAN's ckan.datastore.search.rows_max
+SQL_ROWS_MAX = 32000
+SQL_SECONDS = 10.0
+MEMORY = "512MB"
+RANGE_OPS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<=", "ne": "<>"}
+# functions that reach outside the tables (refused even though the connection cannot)
+DENIED_FUNCTIONS = {"getenv", "current_setting", "read_text", "read_blob", "glob", "query",
+                    "query_table", "sniff_csv", "parquet_metadata", "parquet_schema"}
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def connect(tables: dict[str, Path], *, threads: int = 2) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB that sees each file in ``tables`` as a view named by its key, and
+    can open no other file, load no extension and change none of this."""
+    con = duckdb.connect(":memory:", config={
+        "threads": threads, "memory_limit": MEMORY,
+        "autoinstall_known_extensions": False, "autoload_known_extensions": False,
+    })
+    paths = ", ".join(_literal(str(p)) for p in tables.values())
+    con.execute(f"SET allowed_paths=[{paths}]")
+    con.execute("SET enable_external_access=false")
+    con.execute("SET lock_configuration=true")
+    for name, path in tables.items():
+        source = _literal(str(path))
+        con.execute(f"CREATE VIEW {quote(name)} AS SELECT * FROM read_parquet({source})")
+    return con
+
+
+def _invalid(name: str, key: str, **params: Any) -> ValidationFailed:
+    return ValidationFailed(key, fields={name: [Message(key, params)]}, **params)
+
+
+def json_value(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
+# --- datastore_search ------------------------------------------------------------------------
+
+
+@dataclass
+class Search:
+    filters: dict[str, Any] = field(default_factory=dict)
+    q: str | dict[str, str] = ""
+    fields: list[str] | None = None
+    sort: str = ""
+    limit: int = LIMIT_DEFAULT
+    offset: int = 0
+    include_total: bool = True
+    distinct: bool = False
+    records_format: str = "objects"  # objects / lists / csv / tsv
+
+
+def _typed(kind: str, value: Any, column: str) -> Any:
+    """A filter value (text from a URL, or JSON) as a value of the column's type."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    try:
+        if kind == "integer":
+            if isinstance(value, bool):
+                raise ValueError
+            return int(text)
+        if kind == "decimal":
+            return float(text)
+        if kind == "boolean":
+            low = text.lower()
+            if low in TRUE_WORDS or low == "1":
+                return True
+            if low in FALSE_WORDS or low == "0":
+                return False
+            raise ValueError
+        if kind == "date":
+            t = re.sub(r"[年月/.]", "-", text).replace("日", "")
+            if re.fullmatch(r"\d{8}", t):
+                t = f"{t[:4]}-{t[4:6]}-{t[6:]}"
+            y, m, d = (int(x) for x in t.split("-"))
+            return date(y, m, d)
+        if kind == "datetime":
+            return datetime.fromisoformat(text.replace("/", "-"))
+    except (ValueError, TypeError):
+        raise _invalid("filters", "datastore.filter_value", column=column, value=text[:50],
+                       type=CKAN_TYPE[kind]) from None
+    return text
+
+
+def _where(columns: dict[str, str], s: Search) -> tuple[str, list[Any]]:
+    conds: list[str] = []
+    params: list[Any] = []
+    if not isinstance(s.filters, dict):
+        raise _invalid("filters", "datastore.filters_shape")
+    for name, wanted in s.filters.items():
+        if name not in columns:
+            raise _invalid("filters", "datastore.field_unknown", field=str(name)[:100])
+        kind, col = columns[name], quote(name)
+        if isinstance(wanted, dict):
+            for op, value in wanted.items():
+                if op not in RANGE_OPS:
+                    raise _invalid("filters", "datastore.filter_operator", operator=str(op)[:20],
+                                   operators=", ".join(RANGE_OPS))
+                conds.append(f"{col} {RANGE_OPS[op]} ?")
+                params.append(_typed(kind, value, name))
+            continue
+        values = wanted if isinstance(wanted, list) else [wanted]
+        if not values:
+            conds.append("false")
+            continue
+        typed = [_typed(kind, v, name) for v in values]
+        parts = []
+        present = [v for v in typed if v is not None]
+        if present:
+            parts.append(f"{col} IN ({', '.join('?' for _ in present)})")
+            params.extend(present)
+        if len(present) < len(typed):
+            parts.append(f"{col} IS NULL")
+        conds.append("(" + " OR ".join(parts) + ")")
+    if s.q:
+        texts = [n for n, k in columns.items() if k == "text"]
+        if isinstance(s.q, dict):
+            for name, words in s.q.items():
+                if name not in columns:
+                    raise _invalid("q", "datastore.field_unknown", field=str(name)[:100])
+                for word in str(words).split():
+                    conds.append(f"contains(CAST({quote(name)} AS VARCHAR), ?)")
+                    params.append(word)
+        else:
+            # every word somewhere in the row's text (substring: works for Chinese unsegmented)
+            for word in str(s.q).split():
+                if not texts:
+                    conds.append("false")
+                    break
+                conds.append("(" + " OR ".join(f"contains({quote(n)}, ?)" for n in texts) + ")")
+                params.extend([word] * len(texts))
+    return (" WHERE " + " AND ".join(conds)) if conds else "", params
+
+
+def _order(columns: dict[str, str], sort: str, fields: list[str]) -> str:
+    if not sort.strip():
+        return " ORDER BY _id" if "_id" in fields else ""
+    parts = []
+    for item in sort.split(","):
+        words = item.strip().rsplit(" ", 1)
+        name, direction = words[0].strip().strip('"'), "ASC"
+        if len(words) == 2 and words[1].lower() in ("asc", "desc"):
+            direction = words[1].upper()
+        elif len(words) == 2:
+            name = item.strip().strip('"')
+        if name not in columns:
+            raise _invalid("sort", "datastore.field_unknown", field=name[:100])
+        parts.append(f"{quote(name)} {direction} NULLS LAST")
+    return " ORDER BY " + ", ".join(parts)
+
+
+def search(con: duckdb.DuckDBPyConnection, table: str, columns: dict[str, str],
+           s: Search) -> dict[str, Any]:
+    """Run a datastore_search over one table; ``columns`` maps names (with _id) to types."""
+    fields = s.fields or list(columns)
+    for name in fields:
+        if name not in columns:
+            raise _invalid("fields", "datastore.field_unknown", field=str(name)[:100])
+    if not 0 <= s.limit <= LIMIT_MAX:
+        raise _invalid("limit", "field.range", min=0, max=LIMIT_MAX)
+    if s.offset < 0:
+        raise _invalid("offset", "field.range", min=0, max=2**62)
+    where, params = _where(columns, s)
+    select = ", ".join(quote(f) for f in fields)
+    distinct = "DISTINCT " if s.distinct else ""
+    base = f"SELECT {distinct}{select} FROM {quote(table)}{where}"
+    order = _order(columns, s.sort, fields) if not s.distinct or s.sort else ""
+    rows = con.execute(f"{base}{order} LIMIT {s.limit} OFFSET {s.offset}", params).fetchall()
+    out: dict[str, Any] = {
+        "fields": [{"id": f, "type": CKAN_TYPE[columns[f]]} for f in fields],
+        "limit": s.limit, "offset": s.offset,
+    }
+    if s.include_total:
+        out["total"] = con.execute(f"SELECT count(*) FROM ({base})", params).fetchone()[0]
+        out["total_was_estimated"] = False
+    values = [[json_value(v) for v in row] for row in rows]
+    if s.records_format == "objects":
+        out["records"] = [dict(zip(fields, row, strict=True)) for row in values]
+    elif s.records_format == "lists":
+        out["records"] = values
+    elif s.records_format in ("csv", "tsv"):
+        import csv
+        import io
+
+        buf = io.StringIO()
+        writer = csv.writer(buf, delimiter="," if s.records_format == "csv" else "\t",
+                            lineterminator="\n")
+        writer.writerows([[neutral(v) for v in row] for row in values])
+        out["records"] = buf.getvalue()
+    else:
+        raise _invalid("records_format", "field.choice", choices="objects, lists, csv, tsv")
+    out["records_format"] = s.records_format
+    return out
+
+
+# --- datastore_search_sql --------------------------------------------------------------------
+
+
+def _walk(node: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(node, dict):
+        yield node
+        for v in node.values():
+            yield from _walk(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _walk(v)
+
+
+def tables_of(sql: str) -> list[str]:
+    """The tables one read-only SELECT names; anything else is refused (400)."""
+    if not sql.strip():
+        raise _invalid("sql", "ckan.missing")
+    con = duckdb.connect(":memory:", config={"enable_external_access": False})
+    try:
+        tree = json.loads(con.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()[0])
+    except duckdb.Error:
+        raise BadRequest("datastore.sql_invalid", detail="") from None
+    finally:
+        con.close()
+    if tree.get("error"):
+        message = str(tree.get("error_message", ""))
+        if "Only SELECT" in message:
+            raise BadRequest("datastore.sql_select_only")
+        raise BadRequest("datastore.sql_invalid", detail=message[:300])
+    statements = tree.get("statements") or []
+    if len(statements) != 1:
+        raise BadRequest("datastore.sql_one_statement")
+    ctes: set[str] = set()
+    tables: list[str] = []
+    for node in _walk(statements[0]):
+        cte_map = node.get("cte_map")
+        if isinstance(cte_map, dict):
+            for entry in cte_map.get("map") or []:
+                if isinstance(entry, dict) and isinstance(entry.get("key"), str):
+                    ctes.add(entry["key"])
+        kind = node.get("type")
+        if kind == "TABLE_FUNCTION":
+            raise BadRequest("datastore.sql_table_function")
+        if node.get("class") == "FUNCTION" and str(node.get("function_name", "")).lower() in \
+                DENIED_FUNCTIONS:
+            raise BadRequest("datastore.sql_function", function=node["function_name"])
+        if kind == "BASE_TABLE":
+            if node.get("schema_name") or node.get("catalog_name"):
+                raise BadRequest("datastore.sql_table", table=str(node.get("table_name"))[:100])
+            tables.append(str(node.get("table_name")))
+    return [t for t in dict.fromkeys(tables) if t not in ctes]
+
+
+def run_sql(con: duckdb.DuckDBPyConnection, sql: str, *, rows_max: int = SQL_ROWS_MAX,
+            seconds: float = SQL_SECONDS) -> dict[str, Any]:
+    """Run the checked SELECT with a deadline (the connection is interrupted) and a row cap."""
+    timer = threading.Timer(seconds, con.interrupt)
+    timer.start()
+    try:
+        cursor = con.execute(sql)
+        names = [d[0] for d in cursor.description or []]
+        types = [str(d[1]) for d in cursor.description or []]
+        rows = cursor.fetchmany(rows_max + 1)
+    except duckdb.InterruptException:
+        raise BadRequest("datastore.sql_timeout", seconds=int(seconds)) from None
+    except duckdb.PermissionException:
+        raise BadRequest("datastore.sql_forbidden") from None
+    except duckdb.Error as exc:
+        raise BadRequest("datastore.sql_invalid", detail=str(exc).splitlines()[0][:300]) from None
+    finally:
+        timer.cancel()
+    out: dict[str, Any] = {
+        "fields": [{"id": n, "type": _ckan_type(t)} for n, t in zip(names, types, strict=True)],
+        "records": [dict(zip(names, [json_value(v) for v in row], strict=True))
+                    for row in rows[:rows_max]],
+    }
+    if len(rows) > rows_max:
+        out["records_truncated"] = True
+    return out
+
+
+def _ckan_type(duck: str) -> str:
+    duck = duck.upper()
+    if duck in ("BIGINT", "INTEGER", "SMALLINT", "TINYINT", "HUGEINT", "UBIGINT", "UINTEGER"):
+        return "int"
+    if duck in ("DOUBLE", "FLOAT") or duck.startswith("DECIMAL"):
+        return "numeric"
+    if duck == "BOOLEAN":
+        return "bool"
+    if duck == "DATE":
+        return "date"
+    if duck.startswith("TIMESTAMP"):
+        return "timestamp"
+    return "text"
+
+
+# --- downloads ---------------------------------------------------------------------------------
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutral(value: Any) -> Any:
+    """A text cell that a spreadsheet would run as a formula gets a leading apostrophe (OWASP
+    CSV injection); numbers stay numbers."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def batches(con: duckdb.DuckDBPyConnection, sql: str, size: int = 10_000
+            ) -> Iterator[list[tuple[Any, ...]]]:
+    """Rows in batches, so that a download is never built whole in memory."""
+    reader = con.sql(sql).to_arrow_reader(size)
+    for batch in reader:
+        columns = [c.to_pylist() for c in batch.columns]
+        yield list(zip(*columns, strict=True))
