@@ -7,8 +7,10 @@ import typer
 from rich.console import Console
 
 from zhihui.catalog.cli import app as catalog_app
-from zhihui.core.accounts.cli import org_app, token_app, user_app
+from zhihui.core.accounts.cli import fail, org_app, token_app, user_app
 from zhihui.core.audit.cli import app as audit_app
+from zhihui.core.errors import ZhihuiError
+from zhihui.datastore.cli import app as data_app
 from zhihui.db import Database, upgrade
 from zhihui.settings import get_settings
 
@@ -25,6 +27,7 @@ app.add_typer(org_app, name="org")
 app.add_typer(token_app, name="token")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(audit_app, name="audit")
+app.add_typer(data_app, name="data")
 
 console = Console()
 
@@ -80,7 +83,10 @@ def demo(
     if if_empty and demo_is_loaded(database):
         console.print("demo city already loaded")
         return
-    summary = load_demo(database, seed=seed)
+    try:
+        summary = load_demo(database, seed=seed)
+    except ZhihuiError as exc:
+        fail(exc)
     console.print(f"[green]demo city loaded[/green]: {summary}")
 
 
