@@ -63,3 +63,32 @@ def test_every_figure_can_be_measured(bench, settings: Settings) -> None:  # typ
     assert ckan_api  # the CKAN Action API answers
     assert [ld.errors for ld in loads] == [0, 0, 0, 0]
     assert all(ld.requests == len(ld.latencies_ms) for ld in loads)
+
+
+def test_cached_facets_of_the_whole_catalogue_follow_every_change(
+    bench, settings: Settings
+) -> None:  # type: ignore[no-untyped-def]
+    """The facets of the unfiltered catalogue are cached; a change must show at once."""
+    from tests.factories import resource_input
+    from zhihui.catalog.schemas import ResourceIn
+    from zhihui.core.authz import SYSTEM
+
+    cat = bench.build_catalogue(settings.sqlalchemy_url, settings.home, 60, service_batch=60,
+                                log=lambda _: None)
+    db = Database(settings.sqlalchemy_url)
+    query = SearchQuery(rows=0, facets=["opening_type", "tags"])
+    with db.session() as s:
+        before = catalog.search(s, ANONYMOUS, query)
+        r = catalog.create_resource(s, SYSTEM, ResourceIn(**resource_input(
+            cat.orgs["jtj"], title="城市缓存测试数据", tags=["缓存测试"])))
+        created = catalog.search(s, ANONYMOUS, query)
+    with db.session() as s:
+        catalog.patch_resource(s, SYSTEM, r.id, {"opening_type": "none",
+                                                 "opening_legal_basis": "依法不予开放"})
+    with db.session() as s:
+        closed = catalog.search(s, ANONYMOUS, query)
+    db.engine.dispose()
+    assert created.count == before.count + 1
+    assert ("缓存测试", 1) in created.facets["tags"]
+    assert closed.count == before.count
+    assert closed.facets == before.facets
