@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     site_url: str = "http://127.0.0.1:8000"
     default_language: str = "zh"
     max_request_bytes: int = 2 * 1024 * 1024
+    # multipart uploads of data files (the datastore): CKAN resource_create/update, /api/v1
+    max_upload_bytes: int = 4 * 1024 * 1024 * 1024
     token_days: int = 365
     # Behind a TLS-terminating proxy set this, so session cookies are Secure.
     https_only: bool = False

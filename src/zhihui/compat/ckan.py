@@ -522,22 +522,59 @@ def resource_show(c: Ctx, p: Params) -> dict[str, Any]:
     return resource_out(catalog.distribution_dict(d))
 
 
+def _upload(p: Params) -> UploadFile | None:
+    value = p.data.get("upload")
+    return value if isinstance(value, UploadFile) else None
+
+
+def _with_upload(p: Params, upload: UploadFile | None) -> dict[str, Any]:
+    """The resource fields; for a file upload, its name and format when not given."""
+    data = {k: v for k, v in p.data.items() if k != "upload"}
+    if upload is not None:
+        filename = upload.filename or ""
+        data.setdefault("name", filename)
+        if not data.get("format") and "." in filename:
+            data["format"] = filename.rsplit(".", 1)[1].upper()
+    return resource_input(data)
+
+
+def _ingest(c: Ctx, d: Any, upload: UploadFile) -> Any:
+    """The uploaded file becomes the resource's data (a datastore version): queryable, so
+    ``datastore_active`` is true; the resource's url is its download address."""
+    from zhihui.datastore import service as datastore
+
+    settings = c.request.app.state.settings
+    url = f"{settings.site_url.rstrip('/')}/datastore/dump/{d.id}"
+    datastore.ingest(c.session, c.actor, d.id, upload.file, upload.filename or "",
+                     data_root=settings.data_root,
+                     distribution={"url": url, "url_type": "upload"})
+    c.session.refresh(d)
+    return d
+
+
 def resource_create(c: Ctx, p: Params) -> dict[str, Any]:
-    """Add a resource to package_id: url, name, description, format, mimetype, size."""
-    din = catalog.parse_input(resource_input(p.data), DistributionIn)
+    """Add a resource to package_id: url, name, description, format, mimetype, size; or a
+    multipart ``upload`` (a CSV, Excel or JSON file), which becomes its queryable data."""
+    upload = _upload(p)
+    din = catalog.parse_input(_with_upload(p, upload), DistributionIn)
     d = catalog.add_distribution(c.session, c.actor, p.text("package_id", required=True), din)
+    if upload is not None:
+        d = _ingest(c, d, upload)
     return resource_out(catalog.distribution_dict(d))
 
 
 def _resource_change(c: Ctx, p: Params, *, partial: bool) -> dict[str, Any]:
-    changes = {k: v for k, v in resource_input(p.data).items() if k != "id"}
+    upload = _upload(p)
+    changes = {k: v for k, v in _with_upload(p, upload).items() if k != "id"}
     d = catalog.update_distribution(c.session, c.actor, p.text("id", required=True), changes,
                                     partial=partial)
+    if upload is not None:
+        d = _ingest(c, d, upload)
     return resource_out(catalog.distribution_dict(d))
 
 
 def resource_update(c: Ctx, p: Params) -> dict[str, Any]:
-    """Replace a resource's fields (id)."""
+    """Replace a resource's fields (id); a multipart ``upload`` makes a new data version."""
     return _resource_change(c, p, partial=False)
 
 
@@ -691,6 +728,77 @@ def help_show(c: Ctx, p: Params) -> str:
     return ACTIONS[name].fn.__doc__ or ""
 
 
+# --- the DataStore ---------------------------------------------------------------------------
+
+
+def _json_arg(p: Params, key: str, default: Any) -> Any:
+    value = p.data.get(key)
+    if value is None or value == "":
+        return default
+    if isinstance(value, str) and value.lstrip().startswith(("{", "[")):
+        try:
+            return json.loads(value)
+        except ValueError:
+            raise _invalid(key, "field.invalid", detail="JSON") from None
+    return value
+
+
+def datastore_search(c: Ctx, p: Params) -> dict[str, Any]:
+    """Rows of a resource's data: resource_id, filters ({"field": value or [values]}; ranges
+    as {"gte": …, "lt": …}), q (text in any text field, Chinese too; or {"field": text}),
+    fields, sort ("field desc, …"), limit (default 100, at most 32000), offset,
+    include_total, distinct, records_format (objects, lists, csv, tsv); our version (a
+    number) reads an older version."""
+    from zhihui.datastore import query
+    from zhihui.datastore import service as datastore
+
+    fields = _json_arg(p, "fields", [])
+    if isinstance(fields, str):
+        fields = [f.strip() for f in fields.split(",") if f.strip()]
+    if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
+        raise _invalid("fields", "ckan.list")
+    q = _json_arg(p, "q", "")
+    if not isinstance(q, str | dict):
+        raise _invalid("q", "ckan.text")
+    sort = _json_arg(p, "sort", "")
+    if isinstance(sort, list):
+        sort = ", ".join(str(x) for x in sort)
+    params = query.Search(
+        filters=_json_arg(p, "filters", {}), q=q, fields=fields or None, sort=str(sort),
+        limit=p.int("limit", query.LIMIT_DEFAULT, 0, query.LIMIT_MAX),
+        offset=p.int("offset", 0, 0, 2**62), include_total=p.bool("include_total", True),
+        distinct=p.bool("distinct", False),
+        records_format=p.text("records_format", "objects"))
+    resource_id = p.text("resource_id", required=True)
+    number = p.int("version", 0, 0, 1_000_000) or None
+    out = datastore.search(c.session, c.actor, resource_id, params,
+                           data_root=c.request.app.state.settings.data_root, number=number)
+    base = f"/api/3/action/datastore_search?resource_id={resource_id}"
+    out["_links"] = {"start": base,
+                     "next": f"{base}&offset={params.offset + params.limit}"}
+    return out
+
+
+def datastore_search_sql(c: Ctx, p: Params) -> dict[str, Any]:
+    """One read-only SELECT (sql) over resource tables, each named by its resource id in
+    double quotes; 10 seconds and 32000 rows at most."""
+    from zhihui.datastore import service as datastore
+
+    sql = p.text("sql", required=True)
+    out = datastore.search_sql(c.session, c.actor, sql,
+                               data_root=c.request.app.state.settings.data_root)
+    return {"sql": sql, **out}
+
+
+def datastore_info(c: Ctx, p: Params) -> dict[str, Any]:
+    """A resource's data: its fields with their types, row count and version (id)."""
+    from zhihui.datastore import service as datastore
+
+    return datastore.info(c.session, c.actor, p.text("id") or p.text("resource_id",
+                                                                       required=True),
+                          data_root=c.request.app.state.settings.data_root)
+
+
 @dataclass(frozen=True)
 class Action:
     fn: Callable[[Ctx, Params], Any]
@@ -723,6 +831,9 @@ ACTIONS: dict[str, Action] = {
     "tag_list": Action(tag_list),
     "user_show": Action(user_show),
     "license_list": Action(license_list),
+    "datastore_search": Action(datastore_search),
+    "datastore_search_sql": Action(datastore_search_sql),
+    "datastore_info": Action(datastore_info),
 }
 
 
@@ -732,7 +843,7 @@ ACTIONS: dict[str, Action] = {
 def _multi(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     data: dict[str, Any] = {}
     for key, value in pairs:
-        if isinstance(value, UploadFile):
+        if isinstance(value, UploadFile) and key != "upload":
             raise _invalid(key, "ckan.upload_unsupported")
         data[key] = [*data[key], value] if isinstance(data.get(key), list) else (
             [data[key], value] if key in data else value)

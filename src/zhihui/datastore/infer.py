@@ -16,7 +16,8 @@ import re
 NULL_TOKENS = ("null", "none", "na", "n/a", "-", "--", "—", "/", "无数据")
 
 TYPES = ("integer", "decimal", "boolean", "date", "datetime", "text")
-PREFERENCE = ("boolean", "integer", "decimal", "date", "datetime", "text")
+# dates first: 20240501 is a date (a code column named as one stays text, see CODE_NAME)
+PREFERENCE = ("boolean", "date", "datetime", "integer", "decimal", "text")
 
 # type -> the catalogue's data-item type code (GB/T 21063.3, catalog.vocab.ITEM_TYPES)
 ITEM_TYPE = {"integer": "N", "decimal": "N", "boolean": "L", "date": "D", "datetime": "T",

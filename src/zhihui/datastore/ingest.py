@@ -125,6 +125,14 @@ def detect_encoding(sample: bytes) -> str:
         raise bad_file("datastore.binary")
     if _decodes(sample, "utf-8") is not None:
         return "utf-8"
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
+    except UnicodeDecodeError as exc:
+        start = sample[: exc.start]
+        if any(b >= 0xC0 for b in start):
+            # UTF-8 Chinese up to here, then something else: a file in mixed encodings
+            raise bad_file("datastore.encoding_mixed", line=start.count(b"\n") + 1,
+                           encoding="utf-8") from None
     gb = _decodes(sample, "gb18030")
     # Big5 bytes also decode as GBK, into rare characters: simplified text is almost all in
     # GB2312's 6,763 common characters.
@@ -454,9 +462,11 @@ def load_xlsx(con: Any, path: Path, *, sheet: str | int | None, header_row: int 
         raise bad_file("datastore.zip_bomb")
     import openpyxl
 
+    handle = open(path, "rb")  # noqa: SIM115 - closed below; a name would need ".xlsx"
     try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        wb = openpyxl.load_workbook(handle, read_only=True, data_only=True)
     except Exception:  # openpyxl raises many kinds for a broken package
+        handle.close()
         raise bad_file("datastore.xlsx_broken") from None
     try:
         names = list(wb.sheetnames)
@@ -467,6 +477,7 @@ def load_xlsx(con: Any, path: Path, *, sheet: str | int | None, header_row: int 
         _load_rows(con, rows, loaded, progress)
     finally:
         wb.close()
+        handle.close()
     return loaded
 
 

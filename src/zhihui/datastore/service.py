@@ -288,6 +288,26 @@ def _data_items(r: Resource, columns: list[dict[str, Any]]) -> list[dict[str, An
     return items
 
 
+def distribution_for(session: Session, actor: Actor, id_or_name: str, filename: str) -> str:
+    """The distribution an upload goes to: ``id_or_name`` itself if it is one; for a catalogue
+    resource, its only file distribution, or a new one named after the file."""
+    from zhihui.catalog.schemas import DistributionIn
+
+    if session.get(Distribution, id_or_name) is not None:
+        return id_or_name
+    r = catalog.get_resource(session, actor, id_or_name)
+    files = [d for d in r.distributions if d.kind == "file"]
+    if len(files) == 1:
+        return files[0].id
+    if files:
+        raise ValidationFailed("datastore.distribution_ambiguous",
+                               choices=", ".join(f"{d.id} ({d.name})" for d in files))
+    fmt = filename.rsplit(".", 1)[1].upper() if "." in filename else ""
+    d = catalog.add_distribution(session, actor, r.id, DistributionIn(
+        name=filename[:300], kind="file", format=fmt[:40]))
+    return d.id
+
+
 # --- reads -----------------------------------------------------------------------------------
 
 

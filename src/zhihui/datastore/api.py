@@ -1,0 +1,107 @@
+"""/api/v1 datastore routes and CKAN's download address ``/datastore/dump/<resource_id>``:
+parse, call the service, shape the answer."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Request, UploadFile
+from fastapi.responses import FileResponse, StreamingResponse
+from starlette.background import BackgroundTask
+
+from zhihui.datastore import query, service
+from zhihui.datastore.schemas import SqlIn, VersionOut, json_param
+from zhihui.web.deps import ActorDep, SessionDep
+
+router = APIRouter(tags=["datastore"])
+
+
+def _root(request: Request):  # type: ignore[no-untyped-def]
+    return request.app.state.settings.data_root
+
+
+@router.post("/datastore/{resource_id}/versions", response_model=VersionOut, status_code=201)
+def upload(
+    resource_id: str, request: Request, session: SessionDep, actor: ActorDep,
+    upload: UploadFile,
+    format: Annotated[str | None, Form(description="csv tsv xlsx xls json ndjson parquet")] = None,
+    sheet: Annotated[str | None, Form(description="XLSX/XLS sheet: name or number")] = None,
+    encoding: Annotated[str | None, Form(description="default: detected")] = None,
+    delimiter: Annotated[str | None, Form(max_length=1)] = None,
+    header_row: Annotated[int | None, Form(ge=1, le=1000)] = None,
+    types: Annotated[str | None, Form(description='JSON: {"column": "text", …}')] = None,
+) -> dict[str, Any]:
+    """Upload a file as the next version of the resource's data (needs resource.update)."""
+    options = service.IngestOptions(
+        format=format or None, sheet=sheet or None, encoding=encoding or None,
+        delimiter=delimiter or None, header_row=header_row,
+        types=json_param("types", types, {}))
+    version = service.ingest(session, actor, resource_id, upload.file, upload.filename or "",
+                             options, data_root=_root(request))
+    session.commit()
+    return service.version_dict(version)
+
+
+@router.get("/datastore/{resource_id}")
+def info(resource_id: str, request: Request, session: SessionDep, actor: ActorDep,
+         version: Annotated[int | None, Query(ge=1)] = None) -> dict[str, Any]:
+    """The table's fields and size (CKAN datastore_info)."""
+    return service.info(session, actor, resource_id, data_root=_root(request), number=version)
+
+
+@router.get("/datastore/{resource_id}/versions", response_model=list[VersionOut])
+def versions(resource_id: str, session: SessionDep, actor: ActorDep) -> list[dict[str, Any]]:
+    """Every version, newest first, each with its validation report."""
+    return [service.version_dict(v) for v in service.list_versions(session, actor, resource_id)]
+
+
+@router.get("/datastore/{resource_id}/search")
+def search(
+    resource_id: str, request: Request, session: SessionDep, actor: ActorDep,
+    q: str = "", filters: Annotated[str | None, Query(description="JSON object")] = None,
+    fields: Annotated[str, Query(description="comma-separated")] = "",
+    sort: str = "",
+    limit: Annotated[int, Query(ge=0, le=query.LIMIT_MAX)] = query.LIMIT_DEFAULT,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    include_total: bool = True, distinct: bool = False,
+    records_format: Annotated[str, Query(pattern="^(objects|lists|csv|tsv)$")] = "objects",
+    version: Annotated[int | None, Query(ge=1)] = None,
+) -> dict[str, Any]:
+    """Rows of the current (or a numbered) version: filters, q over text, sort, paging."""
+    params = query.Search(
+        filters=json_param("filters", filters, {}), q=q,
+        fields=[f.strip() for f in fields.split(",") if f.strip()] or None, sort=sort,
+        limit=limit, offset=offset, include_total=include_total, distinct=distinct,
+        records_format=records_format)
+    return service.search(session, actor, resource_id, params, data_root=_root(request),
+                          number=version)
+
+
+@router.post("/datastore/sql")
+def search_sql(body: SqlIn, request: Request, session: SessionDep,
+               actor: ActorDep) -> dict[str, Any]:
+    """One read-only SELECT over resource tables named by resource id."""
+    return service.search_sql(session, actor, body.sql, data_root=_root(request))
+
+
+dump_router = APIRouter(tags=["datastore"])
+
+
+@dump_router.get("/datastore/dump/{resource_id}")
+def dump(
+    resource_id: str, request: Request, session: SessionDep, actor: ActorDep,
+    format: str = "csv", bom: bool = False, encoding: str = "utf-8",
+    version: Annotated[int | None, Query(ge=1)] = None,
+) -> Any:
+    """Download a version: csv (UTF-8; bom=true or encoding=gbk for Excel), tsv, json, xlsx,
+    parquet."""
+    out = service.dump(session, actor, resource_id, data_root=_root(request), fmt=format,
+                       bom=bom, encoding=encoding, number=version)
+    session.close()  # the body streams after the answer starts; the session is not needed
+    disposition = {"Content-Disposition": f'attachment; filename="{out.filename}"'}
+    if out.path is not None:
+        task = BackgroundTask(out.cleanup) if out.cleanup else None
+        return FileResponse(out.path, media_type=out.media_type, headers=disposition,
+                            background=task)
+    assert out.chunks is not None
+    return StreamingResponse(out.chunks, media_type=out.media_type, headers=disposition)

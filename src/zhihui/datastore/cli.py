@@ -1,0 +1,86 @@
+"""``zhihui data``: ingest a file as a new version of a resource's data, list versions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from zhihui.core.accounts.cli import CLI_ACTOR, database, fail
+from zhihui.core.errors import ZhihuiError
+from zhihui.datastore import service
+from zhihui.settings import get_settings
+
+app = typer.Typer(help="The datastore (数据): ingest files, list versions.", no_args_is_help=True)
+console = Console()
+
+STAGES = {"receive": "读取 reading", "transcode": "转码 transcoding", "parse": "解析 parsing",
+          "read": "解析 parsing", "infer": "类型推断与写入 inferring, writing"}
+
+
+@app.command()
+def ingest(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="CSV, XLSX, JSON …"),
+    resource: str = typer.Option(..., "--resource", help="distribution id, or a resource's "
+                                 "id or name (its only file, or a new one)"),
+    sheet: str = typer.Option("", help="XLSX/XLS sheet: name or number"),
+    encoding: str = typer.Option("", help="default: detected"),
+    delimiter: str = typer.Option("", help="default: sniffed"),
+    header_row: int = typer.Option(0, min=0, help="1-based; default: detected"),
+    types: str = typer.Option("", help='JSON: {"column": "text", …} overrides inference'),
+) -> None:
+    """Ingest FILE as the next version of a resource's data, with a progress bar."""
+    options = service.IngestOptions(
+        sheet=sheet or None, encoding=encoding or None, delimiter=delimiter or None,
+        header_row=header_row or None, types=json.loads(types) if types else {})
+    size = file.stat().st_size
+    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                  TimeElapsedColumn(), console=console, transient=True) as bar:
+        task = bar.add_task(STAGES["receive"], total=size)
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage in ("receive", "transcode"):
+                bar.update(task, description=STAGES[stage], completed=done, total=total or size)
+            else:
+                bar.update(task, description=STAGES.get(stage, stage), completed=size)
+
+        options.progress = progress
+        try:
+            with database().session() as s:
+                target = service.distribution_for(s, CLI_ACTOR, resource, file.name)
+                v = service.ingest(s, CLI_ACTOR, target, file, file.name, options,
+                                   data_root=get_settings().data_root)
+                out = service.version_dict(v)
+        except ZhihuiError as exc:
+            bar.stop()
+            fail(exc)
+    report = out["report"]
+    console.print(f"[green]version {out['number']}[/green] of {out['resource_id']}: "
+                  f"{out['rows']} rows, {report['rows_rejected']} rejected "
+                  f"({out['source_format']}, {out['encoding'] or '-'})")
+    table = Table("column", "type", "item", "nulls", "distinct")
+    for c in report["columns"]:
+        table.add_row(c["id"], c["type"], c["item_type"], str(c["nulls"]), str(c["distinct"]))
+    console.print(table)
+    for r in report["rejected"][:10]:
+        console.print(f"[yellow]row {r['row']}[/yellow] {r['reason']}: {r['value'][:80]}")
+
+
+@app.command()
+def versions(resource: str = typer.Argument(..., help="distribution id")) -> None:
+    """List the versions of a resource's data, newest first."""
+    try:
+        with database().session() as s:
+            found = [service.version_dict(v)
+                     for v in service.list_versions(s, CLI_ACTOR, resource)]
+    except ZhihuiError as exc:
+        fail(exc)
+    table = Table("version", "rows", "file", "sha256", "created", "by")
+    for v in found:
+        table.add_row(str(v["number"]), str(v["rows"]), v["filename"], v["sha256"][:12],
+                      v["created"][:19], v["actor"])
+    console.print(table)
