@@ -23,9 +23,10 @@ class BodyLimit:
     """Refuse request bodies over the limit with 413 before the route reads them, and URLs
     holding NUL characters with 400."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, upload_limit: int | None = None) -> None:
         self.app = app
         self.limit = limit
+        self.upload_limit = upload_limit or limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -40,8 +41,13 @@ class BodyLimit:
             response = errors.render(Request(scope, receive), BadRequest("error.nul"))
             await response(scope, receive, send)
             return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+        headers = dict(scope.get("headers") or [])
+        limit = self.limit
+        if scope.get("path", "").startswith(UPLOAD_PATHS) and b"multipart/form-data" in \
+                headers.get(b"content-type", b""):
+            limit = self.upload_limit  # data files (the datastore) may be large
+        declared = headers.get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
             await _too_large(scope, receive, send)
             return
         received = 0
@@ -51,7 +57,7 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.limit:
+                if received > limit:
                     raise _BodyTooLarge
             return message
 
@@ -59,6 +65,13 @@ class BodyLimit:
             await self.app(scope, limited, send)
         except _BodyTooLarge:
             await _too_large(scope, receive, send)
+
+
+# Where a multipart file upload may exceed max_request_bytes, up to max_upload_bytes.
+UPLOAD_PATHS = tuple(
+    f"{prefix}resource_{kind}" for prefix in ("/api/3/action/", "/api/action/")
+    for kind in ("create", "update", "patch")
+) + ("/api/v1/datastore/",)
 
 
 class _BodyTooLarge(Exception):
@@ -125,10 +138,13 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from zhihui.core.accounts import pages as accounts_pages
     from zhihui.core.audit import api as audit_api
     from zhihui.core.audit import pages as audit_pages
+    from zhihui.datastore import api as datastore_api
 
     app.include_router(accounts_api.router, prefix="/api/v1")
     app.include_router(catalog_api.router, prefix="/api/v1")
     app.include_router(audit_api.router, prefix="/api/v1")
+    app.include_router(datastore_api.router, prefix="/api/v1")
+    app.include_router(datastore_api.dump_router)
     app.include_router(ckan.router)
     app.include_router(dcat.router)
     app.include_router(accounts_pages.router)
@@ -150,7 +166,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         https_only=settings.https_only,
         max_age=14 * 24 * 3600,
     )
-    app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
+    app.add_middleware(BodyLimit, limit=settings.max_request_bytes,
+                       upload_limit=settings.max_upload_bytes)
     return app
 
 
