@@ -129,7 +129,8 @@ def detect_encoding(sample: bytes) -> str:
         codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
     except UnicodeDecodeError as exc:
         start = sample[: exc.start]
-        if any(b >= 0xC0 for b in start):
+        hanzi = sum(1 for c in start.decode("utf-8", errors="ignore") if "\u4e00" <= c <= "\u9fff")
+        if hanzi >= 3:
             # UTF-8 Chinese up to here, then something else: a file in mixed encodings
             raise bad_file("datastore.encoding_mixed", line=start.count(b"\n") + 1,
                            encoding="utf-8") from None
