@@ -160,3 +160,81 @@ def test_a_developer_makes_and_revokes_a_token_on_the_account_page(client, city)
     client.post(f"/user/me/tokens/{token_id}/revoke", data={"csrf_token": csrf(client, "/user/me")})
     assert client.get("/api/v1/users/me", headers=api).status_code == 401
     assert "已吊销" in client.get("/user/me").text and token not in client.get("/user/me").text
+
+
+def test_english_cards_and_a_language_switch_that_keeps_the_search(client, city):
+    page = client.get("/dataset", params={"q": "交通", "lang": "en"}).text
+    assert "Update cycle" in page and "Open" in page and "更新周期" not in page
+    # The switch back to Chinese keeps the query and drops the old lang.
+    m = re.search(r'class="lang"[^>]*href="\?([^"]+)"', page)
+    assert m and "q=%E4%BA%A4%E9%80%9A" in m.group(1) and m.group(1).endswith("lang=zh")
+    assert "共找到 1 个数据资源" in client.get("/dataset?" + m.group(1).replace("&amp;", "&")).text
+
+
+def test_search_cards_show_licence_and_opening_conditions(client, city):
+    page = client.get("/dataset", params={"q": "空气"}).text
+    assert "开放许可" in page and "开放条件" in page and "须签署数据使用协议" in page
+
+
+def test_active_filters_can_be_removed_one_by_one(client, city):
+    page = client.get("/dataset", params={"opening_type": "conditional"}).text
+    assert 'class="chip"' in page and "有条件开放" in page and "清除全部筛选" in page
+    assert "城市交通流量监测数据" not in page
+
+
+def test_suggestions_while_typing_respect_visibility(client, city):
+    assert "城市交通流量监测数据" in client.get("/search/suggest", params={"q": "交通"}).text
+    # not opened: the public gets no hint that it exists
+    assert "公交车辆实时定位数据" not in client.get("/search/suggest", params={"q": "公交"}).text
+    assert client.get("/search/suggest", params={"q": ""}).text.strip() == ""
+
+
+def test_organisation_tree_groups_departments_and_counts(client, city):
+    page = client.get("/organization").text
+    assert "市级部门" in page and "含下级共" in page
+
+
+def test_text_in_a_hidden_conditions_field_is_not_saved(client, city):
+    sign_in(client, "editor")
+    form = {"csrf_token": csrf(client, "/dataset/new"), "title": "停车场泊位",
+            "owner_org": city.orgs["jtj"], "classification": "topic", "theme": "11",
+            "format": "spreadsheet", "sharing_type": "unconditional", "sharing_method": "api",
+            "opening_type": "unconditional", "license_id": "hz-open-data",
+            "update_cycle": "daily", "opening_conditions": "旧的开放条件",
+            "sharing_legal_basis": "旧的依据"}
+    r = client.post("/dataset/new", data=form)
+    assert r.status_code == 200 and "停车场泊位" in r.text
+    assert "旧的开放条件" not in r.text and "旧的依据" not in r.text
+
+
+def test_a_data_item_length_that_is_not_a_number_is_named(client, city):
+    sign_in(client, "editor")
+    form = {"csrf_token": csrf(client, "/dataset/new"), "title": "停车场泊位",
+            "owner_org": city.orgs["jtj"], "classification": "topic", "format": "spreadsheet",
+            "sharing_type": "unconditional", "opening_type": "unconditional",
+            "update_cycle": "daily", "item_name": ["泊位数"], "item_type": ["N"],
+            "item_length": ["十"], "item_description": [""]}
+    r = client.post("/dataset/new", data=form)
+    assert r.status_code == 409 and 'value="十"' in r.text
+    assert 'id="err-data_items.0.length"' in r.text
+
+
+def test_unknown_pages_say_so_in_the_users_language(client, city):
+    r = client.get("/dataset/no-such-resource")
+    assert r.status_code == 404 and "页面不存在" in r.text and "返回首页" in r.text
+    assert "Page not found" in client.get("/dataset/no-such-resource?lang=en").text
+
+
+def test_showcases_are_listed_and_linked_from_the_resources_they_use(client, city):
+    from zhihui.catalog import service as catalog
+
+    with city.db.session() as s:
+        catalog.create_showcase(s, city.actors["public"], name="traffic-map", title="路况地图",
+                                url="https://example.com/map", owner_title="某科技公司",
+                                resources=[city.resources["open"]])
+        s.commit()
+    assert "路况地图" in client.get("/").text
+    assert "路况地图" in client.get("/showcase").text
+    page = client.get("/showcase/traffic-map").text
+    assert "某科技公司" in page and "城市交通流量监测数据" in page
+    assert "/showcase/traffic-map" in client.get(f"/dataset/{city.resources['open']}").text

@@ -5,6 +5,7 @@ through the same service rules as the APIs, so their messages are the same."""
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlencode
 
@@ -25,6 +26,9 @@ from zhihui.web.pages import redirect, render
 
 router = APIRouter(include_in_schema=False)
 
+# Times are stored in UTC and shown in China Standard Time (UTC+8 all year, no summer time).
+CHINA_TIME = timezone(timedelta(hours=8))
+
 PAGE_SIZE = 20
 FILTERS = ("organization", "classification", "theme", "sharing_type", "opening_type", "format",
            "update_cycle", "tags")
@@ -38,6 +42,23 @@ TEXT_FIELDS = (
 )
 CHOICE_FIELDS = ("owner_org", "classification", "theme", "format", "sharing_type",
                  "sharing_method", "opening_type", "update_cycle", "license_id")
+SUGGESTIONS = 6
+
+
+def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored time as the city's clock shows it."""
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(CHINA_TIME).strftime(fmt)
+
+
+def show(request: Request, template: str, actor: Actor, lang: str, status_code: int = 200,
+         **context: Any):
+    """render() with the catalogue's template helpers."""
+    return render(request, template, actor, lang, status_code=status_code,
+                  local_time=local_time, licenses=vocab.LICENSES, **context)
 
 
 @router.get("/")
@@ -45,10 +66,22 @@ def home(request: Request, session: SessionDep, actor: ActorDep, lang: LangDep):
     newest = search_result(session, actor, SearchQuery(sort="created", rows=6,
                                                        facets=["theme"], facet_limit=-1), lang)
     popular = search_result(session, actor, SearchQuery(sort="views", rows=6), lang)
-    return render(request, "catalog/home.html", actor, lang,
-                  counts=service.counts(session, actor), newest=newest["results"],
-                  popular=popular["results"], themes=newest["facets"]["theme"],
-                  showcases=service.list_showcases(session)[:6])
+    return show(request, "catalog/home.html", actor, lang,
+                counts=service.counts(session, actor), newest=newest["results"],
+                popular=popular["results"], themes=newest["facets"]["theme"],
+                showcases=service.list_showcases(session)[:6])
+
+
+@router.get("/search/suggest")
+def suggest(request: Request, session: SessionDep, actor: ActorDep, lang: LangDep,
+            q: str = ""):
+    """A few titles while the user types (htmx swaps this list under the search box)."""
+    q = q.strip()[:100]
+    results = []
+    if q:
+        results = search_result(session, actor, SearchQuery(q=q, rows=SUGGESTIONS, facets=[]),
+                                lang)["results"]
+    return show(request, "catalog/_suggest.html", actor, lang, q=q, results=results)
 
 
 def _filters(request: Request) -> dict[str, list[str]]:
@@ -87,12 +120,18 @@ def search_page(request: Request, session: SessionDep, actor: ActorDep, lang: La
         values = [v for v in values if v != value] if value in values else [*values, value]
         return _url(params, **{field: values, "page": ""})
 
+    # The filters in force, each with its label and a link that removes it.
+    labels = {(f, item.name): item.display_name
+              for f, items in result["facets"].items() for item in items}
+    active = [(labels.get((f, v)) or service.facet_display_name(session, f, v, lang),
+               toggle(f, v)) for f, values in filters.items() for v in values]
     pages = max(1, math.ceil(result["count"] / PAGE_SIZE))
-    return render(request, "catalog/search.html", actor, lang, q=q, sort=sort, result=result,
-                  filters=filters, toggle=toggle, page=page, pages=pages,
-                  page_url=lambda n: _url(params, page=str(n)),
-                  sort_url=lambda s: _url(params, sort=s, page=""),
-                  can_create=_editable_orgs(session, actor) != [])
+    return show(request, "catalog/search.html", actor, lang, q=q, sort=sort, result=result,
+                filters=filters, toggle=toggle, page=page, pages=pages, active=active,
+                clear_url=_url({"q": q, "sort": params["sort"]}),
+                page_url=lambda n: _url(params, page=str(n)),
+                sort_url=lambda s: _url(params, sort=s, page=""),
+                can_create=_editable_orgs(session, actor) != [])
 
 
 def _editable_orgs(session: Session, actor: Actor) -> list[Organisation]:
@@ -114,10 +153,19 @@ def _form_values(form: Any) -> dict[str, Any]:
         form.getlist("item_description"), strict=False,
     ):
         if name.strip() or desc.strip():
+            # a length that is not a number goes to the service, which says so by the field
+            length = length.strip()
             items.append({"name": name.strip(), "type": type_ or "C",
-                          "length": int(length) if length.strip().isdigit() else None,
+                          "length": int(length) if length.isdigit() else (length or None),
                           "description": desc.strip()})
     data["data_items"] = items
+    # The form shows conditions only for a conditional type and the legal basis only for a
+    # refusal; text left in a hidden field must not be saved with the wrong type.
+    for kind in ("sharing", "opening"):
+        if data[f"{kind}_type"] != "conditional":
+            data[f"{kind}_conditions"] = ""
+        if data[f"{kind}_type"] != "none":
+            data[f"{kind}_legal_basis"] = ""
     return data
 
 
@@ -132,9 +180,9 @@ def _service_input(values: dict[str, Any]) -> dict[str, Any]:
 def _form(request: Request, session: Session, actor: Actor, lang: str, *, values: dict,
           errors: dict[str, list[str]] | None = None, resource: dict | None = None,
           status_code: int = 200):
-    return render(request, "catalog/form.html", actor, lang, values=values, errors=errors or {},
+    return show(request, "catalog/form.html", actor, lang, values=values, errors=errors or {},
                   resource=resource, orgs=_editable_orgs(session, actor), vocab=vocab,
-                  licenses=vocab.LICENSES, status_code=status_code)
+                status_code=status_code)
 
 
 def _blank(actor: Actor, session: Session) -> dict[str, Any]:
@@ -231,7 +279,7 @@ def resource_page(resource_id: str, request: Request, session: SessionDep, actor
     service.record_view(session, r)
     session.commit()
     license_ = vocab.LICENSES.get(data["license_id"])
-    return render(request, "catalog/resource.html", actor, lang, r=data, activity=activity,
+    return show(request, "catalog/resource.html", actor, lang, r=data, activity=activity,
                   showcases=showcases, license=license_, vocab=vocab,
                   can_edit=can(actor, "resource.update", r),
                   can_restore=r.deleted and can(actor, "resource.restore", r))
@@ -242,6 +290,8 @@ def resource_page(resource_id: str, request: Request, session: SessionDep, actor
 
 @router.get("/organization")
 def org_tree(request: Request, session: SessionDep, actor: ActorDep, lang: LangDep):
+    """The tree as the city is built: the city government, its own departments, then the
+    districts and counties, each with its departments; counts of the resources each holds."""
     orgs = accounts.list_orgs(session)
     facet = search_result(session, actor, SearchQuery(rows=0, facets=["organization"],
                                                       facet_limit=-1), lang)
@@ -249,8 +299,15 @@ def org_tree(request: Request, session: SessionDep, actor: ActorDep, lang: LangD
     children: dict[str | None, list[Organisation]] = {}
     for o in orgs:
         children.setdefault(o.parent_id, []).append(o)
-    return render(request, "catalog/orgs.html", actor, lang, roots=children.get(None, []),
-                  children=children, counts=counts)
+    for kids in children.values():
+        # departments before districts, each group in catalogue-code order
+        kids.sort(key=lambda o: (o.kind != "department", o.catalog_code))
+
+    def total(o: Organisation) -> int:
+        return counts.get(o.id, 0) + sum(total(k) for k in children.get(o.id, []))
+
+    return show(request, "catalog/orgs.html", actor, lang, roots=children.get(None, []),
+                children=children, counts=counts, total=total)
 
 
 @router.get("/organization/{name}")
@@ -264,15 +321,15 @@ def org_page(name: str, request: Request, session: SessionDep, actor: ActorDep, 
     parent = session.get(Organisation, org.parent_id) if org.parent_id else None
     subs = list(session.scalars(select(Organisation).where(Organisation.parent_id == org.id)
                                 .order_by(Organisation.catalog_code)))
-    return render(request, "catalog/org.html", actor, lang, org=org, parent=parent, subs=subs,
-                  result=result, page=page,
-                  pages=max(1, math.ceil(result["count"] / PAGE_SIZE)))
+    return show(request, "catalog/org.html", actor, lang, org=org, parent=parent, subs=subs,
+                result=result, page=page, page_url=lambda n: f"?page={n}",
+                pages=max(1, math.ceil(result["count"] / PAGE_SIZE)))
 
 
 @router.get("/showcase")
 def showcase_list(request: Request, session: SessionDep, actor: ActorDep, lang: LangDep):
-    return render(request, "catalog/showcases.html", actor, lang,
-                  showcases=service.list_showcases(session))
+    return show(request, "catalog/showcases.html", actor, lang,
+                showcases=service.list_showcases(session))
 
 
 @router.get("/showcase/{name}")
@@ -288,4 +345,4 @@ def showcase_page(name: str, request: Request, session: SessionDep, actor: Actor
         except NotFound:
             continue
         used.append(service.resource_dict(r, service.org_of(session, r)))
-    return render(request, "catalog/showcase.html", actor, lang, sc=sc, used=used)
+    return show(request, "catalog/showcase.html", actor, lang, sc=sc, used=used)
