@@ -152,10 +152,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(audit_pages.router)
     audit_api.run_sequencer(app)
 
-    app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
     vendor = settings_vendor_dir()
     if vendor.exists():
+        # before /static, which would otherwise take (and 404) every /static/vendor/ path
         app.mount("/static/vendor", StaticFiles(directory=vendor), name="vendor")
+    app.mount("/static", StaticFiles(directory=WEB / "static"), name="static")
 
     app.add_middleware(SecurityHeaders)
     app.add_middleware(
