@@ -8,6 +8,7 @@ hands back the value it found (Art. 50: what was collected must not leak, not ev
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import ipaddress
 import re
@@ -47,9 +48,12 @@ class Finding:
     value_masked: str
 
 
-# Full-width ASCII (０-９, Ａ-Ｚ, ：) and the ideographic space, mapped one character to one
-# character so that offsets found in the normalised text are offsets in the original.
-_FULLWIDTH = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+# Full-width digits, letters, ＋－．＠ and the ideographic space, mapped one character to one
+# character so that offsets found in the normalised text are offsets in the original. Full-width
+# punctuation such as ：and ，stays: it is how Chinese text separates a label from a value.
+_FULLWIDTH = {ord(c) + 0xFEE0: ord(c) for c in "0123456789+-.@"} | {0x3000: 0x20}
+_FULLWIDTH |= {c + 0xFEE0: c for c in range(ord("A"), ord("Z") + 1)}
+_FULLWIDTH |= {c + 0xFEE0: c for c in range(ord("a"), ord("z") + 1)}
 
 
 def _normalise(text: str) -> str:
@@ -201,8 +205,11 @@ MOBILE_PREFIXES = frozenset(
     + [f"18{d}" for d in range(10)]
     + [f"19{d}" for d in range(10)]
 )
+# Not inside a longer code or a decimal number (15155565038.50 is an amount).
+_NUM_BEFORE = r"(?<![0-9A-Za-z])(?<![0-9]\.)"
+_NUM_AFTER = r"(?![0-9A-Za-z])(?!\.[0-9])"
 _MOBILE_RE = re.compile(
-    r"(?<![0-9])(?:(?:\+|00)?86[ -]?)?(1[3-9][0-9])[ -]?([0-9]{4})[ -]?([0-9]{4})(?![0-9])"
+    _NUM_BEFORE + r"(?:(?:\+|00)?86[ -]?)?(1[3-9][0-9])[ -]?([0-9]{4})[ -]?([0-9]{4})" + _NUM_AFTER
 )
 
 
@@ -244,19 +251,21 @@ def luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
-# Issuer prefixes seen on cards in China: UnionPay 62, Visa 4, Mastercard 51-55, JCB 35,
-# Discover/UnionPay-co-branded 60 and 65. All start with 3-6.
-_CARD_PREFIX_RE = re.compile(r"62|4|5[1-5]|35|60|65")
+# Issuer prefixes and lengths of cards used in China: UnionPay 62 (16-19 digits), Visa 4 (16
+# or 19), Mastercard 51-55 (16), JCB 35 and Discover 60/65 (16-19). All start with 3-6.
+_CARD_PREFIX_RE = re.compile(r"(62|60|65|35)[0-9]{14,17}|4[0-9]{15}(?:[0-9]{3})?|5[1-5][0-9]{14}")
 
 
 def is_bank_card(value: str) -> bool:
-    """A payment card number: 16-19 digits, a known issuer prefix and a valid Luhn digit."""
+    """A payment card number: a known issuer prefix and length, and a valid Luhn digit.
+
+    18 digits that start with a region code and a birth date are a mistyped ID number more
+    likely than a card (18-digit cards are rare): not reported as a card."""
     digits = re.sub(r"[ -]", "", _normalise(value).strip())
-    return (
-        16 <= len(digits) <= 19
-        and digits.isdigit()
-        and bool(_CARD_PREFIX_RE.match(digits))
-        and luhn_ok(digits)
+    if not _CARD_PREFIX_RE.fullmatch(digits) or not luhn_ok(digits):
+        return False
+    return not (
+        len(digits) == 18 and is_region_code(digits[:6]) and _birth_date(digits[6:14], None)
     )
 
 
@@ -375,6 +384,7 @@ _ADDRESS_RE = re.compile(
     rf"(?:[{_HAN}0-9]{{1,10}}?(?:大道|路|街|巷|弄|胡同|里))"
     rf"{_NUM}号"
 )
+_ROAD_NUMBER_RE = re.compile(rf"(?:大道|路|街|巷|弄|胡同|里){_NUM}号$")
 _ADDRESS_TAIL_RE = re.compile(r"(?:[0-9]+(?:号楼|幢|栋|单元|楼|层|室)|-[0-9]+)*")
 _ADMIN_RE = re.compile(rf"(?:{_PROVINCE_NAMES})|[{_HAN}](?:省|市|区|县|旗|州|镇|乡|街道)")
 
@@ -407,6 +417,9 @@ def _scan_addresses(text: str) -> list[tuple[int, int]]:
     while pos != -1:
         lo = max(0, pos - 48)
         window = text[lo : pos + 1]
+        if not _ROAD_NUMBER_RE.search(window):
+            pos = text.find("号", pos + 1)
+            continue
         # An address starts at a province name if it has one; otherwise at the leftmost
         # character that is not part of a label such as 住址 or 位于.
         starts = [p.start() for p in _PROVINCE_START_RE.finditer(window)]
@@ -532,8 +545,8 @@ _USCC_RE = re.compile(
     r"(?<![0-9A-Za-z])[0-9ANY][0-9][0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}(?![0-9A-Za-z])"
 )
 _CARD_RE = re.compile(
-    r"(?<![0-9])(?:[3-6][0-9]{15,18}|[3-6][0-9]{3}(?:[ -][0-9]{4}){3}(?:[ -]?[0-9]{1,3})?)"
-    r"(?![0-9])"
+    _NUM_BEFORE + r"(?:[3-6][0-9]{15,18}|[3-6][0-9]{3}(?:[ -][0-9]{4}){3}(?:[ -]?[0-9]{1,3})?)"
+    + _NUM_AFTER
 )
 
 
@@ -589,7 +602,9 @@ def scan_text(text: str, types: frozenset[str] | None = None) -> list[Finding]:
     number is an e-mail address; 18 digits that are a valid ID number are not a bank card).
     """
     norm = _normalise(text)
-    taken: list[tuple[int, int]] = []
+    # Spans taken so far, disjoint and sorted: starts and ends in two parallel lists.
+    starts: list[int] = []
+    ends: list[int] = []
     found: list[Finding] = []
     for type_, scan in _SCANNERS:
         if types is not None and type_ not in types:
@@ -598,9 +613,11 @@ def scan_text(text: str, types: frozenset[str] | None = None) -> list[Finding]:
         if need is not None and not need(norm):
             continue
         for start, end in scan(norm):
-            if any(start < e and s < end for s, e in taken):
-                continue
-            taken.append((start, end))
+            i = bisect.bisect_left(starts, end)  # spans at i.. start at or after our end
+            if i and ends[i - 1] > start:
+                continue  # the span before overlaps
+            starts.insert(i, start)
+            ends.insert(i, end)
             found.append(Finding(type_, start, end, mask(type_, text[start:end])))
     found.sort(key=lambda f: f.start)
     return found
