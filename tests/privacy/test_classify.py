@@ -70,3 +70,12 @@ def test_locations_are_sensitive_in_a_table_about_people_only():
     )
     assert [c.personal for c in cases] == [True, True, True, True, True, False]
     assert [c.sensitive for c in cases] == [False, False, False, True, True, False]
+
+
+def test_the_privacy_page_documents_every_type():
+    from pathlib import Path
+
+    from zhihui.privacy.detect import TYPES
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "privacy.md").read_text("utf-8")
+    assert [t for t in TYPES if f"`{t}`" not in page] == []
