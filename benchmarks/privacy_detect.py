@@ -319,9 +319,12 @@ def run(per_type: int, seed: int, repeat: int = 3) -> dict:
     megabytes = len(text.encode("utf-8")) / 1e6
     prose = ("根据《杭州市智慧经济促进条例》，市数据资源管理局负责公共数据的归集、共享和开放工作，"
              "各部门应当按照目录编制要求及时更新数据资源。") * max(1, int(megabytes * 1e6 / 150))
-    t0 = time.perf_counter()
-    d.scan_text(prose)
-    prose_seconds = time.perf_counter() - t0
+    prose_timings = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        d.scan_text(prose)
+        prose_timings.append(time.perf_counter() - t0)
+    prose_seconds = min(prose_timings)
     return {
         "per_type": per_type,
         "seed": seed,
@@ -348,7 +351,7 @@ def main() -> None:
         print(f"{type_:<15}{r['labelled']:>9}{r['found']:>8}{r['precision']:>11.4f}"
               f"{r['recall']:>9.4f}{r['false_positives']:>6}{r['false_negatives']:>6}")
     print(f"scan_text: {result['mb_per_s']} MB/s on the corpus ({result['seconds']} s, best of 3); "
-          f"{result['prose_mb_per_s']} MB/s on prose without identifiers")
+          f"{result['prose_mb_per_s']} MB/s on prose without identifiers (best of 3)")
     if args.json:
         args.json.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
 
