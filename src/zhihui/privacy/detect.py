@@ -153,6 +153,7 @@ _USCC_WEIGHTS = [pow(3, i, 31) for i in range(17)]
 # Registering authorities: 1-9 and, since the 2016 additions, A (military reform office),
 # N (agriculture) and Y (others). python-stdnum's cn.uscc accepts digits only here.
 USCC_AUTHORITIES = frozenset("123456789ANY")
+_USCC_REGION_PREFIXES = PROVINCE_CODES | {"10"}
 _ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 _ORG_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
@@ -179,7 +180,7 @@ def is_uscc(value: str) -> bool:
     if value[0] not in USCC_AUTHORITIES or value[1] not in "123456789":
         return False
     # Region: a province, or 100000 for organisations registered at the central level.
-    if not value[2:8].isdigit() or value[2:4] not in PROVINCE_CODES | {"10"}:
+    if not value[2:8].isdigit() or value[2:4] not in _USCC_REGION_PREFIXES:
         return False
     if org_code_check_char(value[8:16]) != value[16]:
         return False
@@ -194,8 +195,8 @@ def is_individual_business(value: str) -> bool:
 
 # ------------------------------------------------------------------------- telephones
 
-# Mainland mobile prefixes (MIIT number plan): 13x, 14x (data/IoT-capable 145-149 and 140/141/
-# 144 excluded where not voice), 15x except 154, 16x, 17x, 18x, 19x (190-199 since 2019).
+# Mainland mobile prefixes (MIIT number plan): 13x; 145-149 (140, 141 and 144 are 13-digit
+# IoT numbers); 15x except 154; 162, 165-167; 170-178; 18x; 19x (190-199, all opened by 2019).
 MOBILE_PREFIXES = frozenset(
     [f"13{d}" for d in range(10)]
     + ["145", "146", "147", "148", "149"]
