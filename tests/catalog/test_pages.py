@@ -238,3 +238,14 @@ def test_showcases_are_listed_and_linked_from_the_resources_they_use(client, cit
     page = client.get("/showcase/traffic-map").text
     assert "某科技公司" in page and "城市交通流量监测数据" in page
     assert "/showcase/traffic-map" in client.get(f"/dataset/{city.resources['open']}").text
+
+
+def test_more_data_item_rows_without_saving(client, city):
+    sign_in(client, "editor")
+    form = {"csrf_token": csrf(client, "/dataset/new"), "title": "草稿", "more_rows": "1",
+            "item_name": ["站点", "", "", ""], "item_type": ["C"] * 4,
+            "item_length": [""] * 4, "item_description": [""] * 4}
+    r = client.post("/dataset/new", data=form)
+    assert r.status_code == 200 and 'value="草稿"' in r.text and 'value="站点"' in r.text
+    assert r.text.count('name="item_name"') == 7  # one filled, three empty, three more
+    assert "共找到 0 个数据资源" in client.get("/dataset", params={"q": "草稿"}).text

@@ -43,6 +43,7 @@ TEXT_FIELDS = (
 CHOICE_FIELDS = ("owner_org", "classification", "theme", "format", "sharing_type",
                  "sharing_method", "opening_type", "update_cycle", "license_id")
 SUGGESTIONS = 6
+BLANK_ROWS = 3  # empty data-item rows under the filled ones; "more rows" adds as many again
 
 
 def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -179,10 +180,20 @@ def _service_input(values: dict[str, Any]) -> dict[str, Any]:
 
 def _form(request: Request, session: Session, actor: Actor, lang: str, *, values: dict,
           errors: dict[str, list[str]] | None = None, resource: dict | None = None,
-          status_code: int = 200):
+          status_code: int = 200, blank_rows: int = BLANK_ROWS):
     return show(request, "catalog/form.html", actor, lang, values=values, errors=errors or {},
+                blank_rows=min(blank_rows, 200),
                   resource=resource, orgs=_editable_orgs(session, actor), vocab=vocab,
                 status_code=status_code)
+
+
+def _more_rows(request: Request, session: Session, actor: Actor, lang: str, form: Any,
+               values: dict[str, Any], resource: dict | None = None):
+    """The "more rows" button: the same form again with more empty data-item rows, nothing
+    saved (works without JavaScript)."""
+    shown = len(form.getlist("item_name"))
+    return _form(request, session, actor, lang, values=values, resource=resource,
+                 blank_rows=shown - len(values["data_items"]) + BLANK_ROWS)
 
 
 def _blank(actor: Actor, session: Session) -> dict[str, Any]:
@@ -207,6 +218,8 @@ async def create(request: Request, session: SessionDep, actor: ActorDep, lang: L
     form = await request.form()
     check_csrf(request, str(form.get("csrf_token", "")))
     values = _form_values(form)
+    if form.get("more_rows"):
+        return _more_rows(request, session, actor, lang, form, values)
     try:
         r = service.create_resource(session, actor, service.parse_input(_service_input(values)))
         session.commit()
@@ -244,6 +257,8 @@ async def update(resource_id: str, request: Request, session: SessionDep, actor:
     require(actor, "resource.update", r)
     data = service.resource_dict(r, service.org_of(session, r))
     values = _form_values(form)
+    if form.get("more_rows"):
+        return _more_rows(request, session, actor, lang, form, values, resource=data)
     try:
         service.update_resource(session, actor, r.id,
                                 service.parse_input(_service_input(values)))
