@@ -48,3 +48,13 @@ def test_facets_count_the_results(db, city):
     assert res.count == 3
     assert dict(res.facets["opening_type"]) == {"unconditional": 1, "none": 1, "conditional": 1}
     assert dict(res.facets["organization"])[city.orgs["jtj"]] == 2
+
+
+def test_pinyin_from_any_syllable_and_partial_words(db, city):
+    # 城市交通流量监测数据: from the third syllable on, a partial syllable, the initials.
+    assert titles(db, "jiaotong") == ["城市交通流量监测数据"]
+    assert titles(db, "liuliangjian") == ["城市交通流量监测数据"]
+    assert titles(db, "jtll") == ["城市交通流量监测数据"]
+    # Pinyin next to a Chinese word: both must match.
+    assert titles(db, "kongqi 站点") == ["空气质量监测站点小时数据"]
+    assert titles(db, "kongqi 交通") == []

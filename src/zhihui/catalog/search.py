@@ -8,8 +8,11 @@ phrase of its pairs: an exact substring match, with indexes, in both databases.
 - SQLite: an FTS5 table (unicode61 over the pair tokens), ranked by bm25.
 - PostgreSQL: a tsvector built from the pair tokens directly (no parser, so no locale
   dependence), GIN-indexed, phrase queries with ``<->``, ranked by ts_rank.
-Three weighted fields: the name (A), the rest of the text (B), the name's pinyin and its
-initials (C); pinyin is searched only as a fallback when the text finds nothing.
+Three weighted fields: the name (A), the rest of the text (B), the pinyin of the name and
+tags (C). Pinyin is searched only as a fallback when the text finds nothing, and as prefixes:
+every suffix of the full pinyin that starts at a syllable (chengshijiaotong, shijiaotong,
+jiaotong, tong) and every suffix of the initials (csjt, sjt, jt, t) is one token, so
+``jiaotong`` or ``jt`` is a single prefix lookup rather than a long phrase of common pairs.
 """
 
 from __future__ import annotations
@@ -46,12 +49,26 @@ def pair_tokens(value: str) -> list[str]:
     return out
 
 
-def pinyin_text(value: str) -> str:
-    """Full pinyin and initials of the Chinese in ``value``: 城市交通 -> chengshijiaotong csjt."""
-    syllables = [s for s in lazy_pinyin(value, style=Style.NORMAL, errors="ignore") if s.isalpha()]
-    if not syllables:
-        return ""
-    return "".join(syllables) + " " + "".join(s[0] for s in syllables)
+MAX_PINYIN = 40
+
+
+def pinyin_tokens(value: str) -> list[str]:
+    """Syllable-start suffixes of the full pinyin and suffixes of the initials of ``value``:
+    城市交通 -> chengshijiaotong shijiaotong jiaotong tong csjt sjt jt t."""
+    syllables = [s for s in lazy_pinyin(value, style=Style.NORMAL, errors="ignore")
+                 if s.isascii() and s.isalpha()]
+    full = "".join(syllables)
+    initials = "".join(s[0] for s in syllables)
+    starts, at = [], 0
+    for s in syllables:
+        starts.append(at)
+        at += len(s)
+    return ([full[i:i + MAX_PINYIN] for i in starts]
+            + [initials[i:i + MAX_PINYIN] for i in range(len(initials))])
+
+
+def is_pinyin_term(word: str) -> bool:
+    return word.isascii() and word.isalpha()
 
 
 @cache
@@ -83,8 +100,9 @@ def query_terms(q: str) -> list[list[str]]:
     return [expand(run[:MAX_TERM_CHARS]) for run in runs(q)[:MAX_QUERY_TERMS]]
 
 
-def is_ascii_query(q: str) -> bool:
-    return bool(q.strip()) and all(ord(c) < 128 for c in q)
+def has_pinyin_term(terms: list[list[str]]) -> bool:
+    """Whether any word could be pinyin (letters only), so a pinyin pass may find more."""
+    return any(is_pinyin_term(w) for alts in terms for w in alts)
 
 
 # --- the index document --------------------------------------------------------------------
@@ -94,7 +112,7 @@ def document(name: str, body: Iterable[str], pinyin_source: Iterable[str]) -> di
     return {
         "name": pair_tokens(name),
         "body": [t for part in body for t in pair_tokens(part)],
-        "pinyin": [t for part in pinyin_source for t in pair_tokens(pinyin_text(part))],
+        "pinyin": [t for part in pinyin_source for t in pinyin_tokens(part)],
     }
 
 
@@ -151,21 +169,35 @@ def _tsquery_phrase(word: str, weights: str) -> str:
 
 
 def match_sql(dialect: str, terms: list[list[str]], with_pinyin: bool) -> tuple[str, str]:
-    """(SQL selecting pk and score of matching resources, the query parameter)."""
+    """(SQL selecting pk and score of matching resources, the query parameter). With
+    ``with_pinyin`` an all-letter word also matches as a pinyin prefix."""
+    single = len(terms) == 1
+
+    def pinyin(word: str) -> bool:
+        return with_pinyin and is_pinyin_term(word)
+
     if dialect == "sqlite":
-        cols = "{name body pinyin}" if with_pinyin else "{name body}"
-        expr = " AND ".join(
-            "(" + " OR ".join(f"{cols} : {_fts5_phrase(w)}" for w in alts) + ")"
-            for alts in terms
-        )
+        def one(w: str) -> str:
+            prefix = f'pinyin : "{w[:MAX_PINYIN]}"*'
+            if pinyin(w) and single:
+                return prefix  # the text alone found nothing: only the pinyin is left
+            text_match = f"{{name body}} : {_fts5_phrase(w)}"
+            return f"({text_match} OR {prefix})" if pinyin(w) else text_match
+
+        expr = " AND ".join("(" + " OR ".join(one(w) for w in alts) + ")" for alts in terms)
         # bm25 is lower-is-better; negate so every dialect sorts score DESC.
         sql = ("SELECT rowid AS pk, -bm25(resource_fts, 10.0, 3.0, 1.0) AS score "
                "FROM resource_fts WHERE resource_fts MATCH :m")
         return sql, expr
-    weights = "ABC" if with_pinyin else "AB"
-    expr = " & ".join(
-        "(" + " | ".join(_tsquery_phrase(w, weights) for w in alts) + ")" for alts in terms
-    )
+
+    def one_pg(w: str) -> str:
+        prefix = f"'{w[:MAX_PINYIN]}':*C"
+        if pinyin(w) and single:
+            return prefix
+        text_match = _tsquery_phrase(w, "AB")
+        return f"({text_match} | {prefix})" if pinyin(w) else text_match
+
+    expr = " & ".join("(" + " | ".join(one_pg(w) for w in alts) + ")" for alts in terms)
     sql = ("SELECT pk, ts_rank('{0.1, 0.1, 0.3, 1.0}', document, CAST(:m AS tsquery)) AS score "
            "FROM resource_search WHERE document @@ CAST(:m AS tsquery)")
     return sql, expr

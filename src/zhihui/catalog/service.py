@@ -691,7 +691,7 @@ def search(session: Session, actor: Actor, query: SearchQuery) -> SearchResult:
                 select(func.count()).select_from(Resource)
                 .join(hits, hits.c.pk == Resource.pk).where(*conds)) or 0
         # Pinyin (jiaotong, jt) is a fallback: only when the text itself finds nothing.
-        if count or not fts.is_ascii_query(query.q):
+        if count or not fts.has_pinyin_term(terms):
             break
     facets = (_summary(session, conds, hits, facet_names, query.facet_limit).facets
               if facet_names else {})
