@@ -5,6 +5,8 @@ from zhihui.settings import Settings
 
 def test_toml_file_then_environment(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
+    for name in ("ZHIHUI_HOME", "ZHIHUI_DATABASE_URL", "ZHIHUI_SITE_TITLE"):
+        monkeypatch.delenv(name, raising=False)
     (tmp_path / "zhihui.toml").write_text(
         'home = "/srv/zhihui"\nsite_title = "某市公共数据开放平台"\n', encoding="utf-8")
     s = Settings()
