@@ -214,3 +214,25 @@ def test_the_cli_ingests_a_file_into_a_resource(settings, city: City, tmp_path, 
     bad.write_bytes(b"")
     result = CliRunner().invoke(app, ["data", "ingest", str(bad), "--resource", dist])
     assert result.exit_code == 1 and "文件是空的" in result.output
+
+
+def test_every_read_of_data_is_in_the_audit_log(client: TestClient, city: City,
+                                                lines: str) -> None:
+    """Art. 50: queries and downloads are logged; anonymous reads of open data are tallied
+    per client and minute."""
+    from sqlalchemy import select
+
+    from zhihui.core.audit.models import AuditEntry
+
+    client.get(f"/api/v1/datastore/{lines}/search", params={"q": "交通"},
+               headers=city.headers("member"))
+    for _ in range(3):
+        client.get(f"/datastore/dump/{lines}")
+    with city.db.session() as s:
+        rows = s.execute(select(AuditEntry.action, AuditEntry.actor_name, AuditEntry.detail)
+                         .where(AuditEntry.target_id == lines,
+                                AuditEntry.action.like("data.%"))).all()
+    by_action = {(a, who): d for a, who, d in rows}
+    assert by_action[("data.search", "member")]["rows"] == 2
+    tally = by_action[("data.download", "anonymous")]
+    assert tally["count"] == 3 and tally["rows"] == 15

@@ -73,15 +73,19 @@ def search(
         fields=[f.strip() for f in fields.split(",") if f.strip()] or None, sort=sort,
         limit=limit, offset=offset, include_total=include_total, distinct=distinct,
         records_format=records_format)
-    return service.search(session, actor, resource_id, params, data_root=_root(request),
-                          number=version)
+    out = service.search(session, actor, resource_id, params, data_root=_root(request),
+                         number=version)
+    session.commit()  # the read's audit entry
+    return out
 
 
 @router.post("/datastore/sql")
 def search_sql(body: SqlIn, request: Request, session: SessionDep,
                actor: ActorDep) -> dict[str, Any]:
     """One read-only SELECT over resource tables named by resource id."""
-    return service.search_sql(session, actor, body.sql, data_root=_root(request))
+    out = service.search_sql(session, actor, body.sql, data_root=_root(request))
+    session.commit()  # the read's audit entry
+    return out
 
 
 dump_router = APIRouter(tags=["datastore"])
@@ -97,6 +101,7 @@ def dump(
     parquet."""
     out = service.dump(session, actor, resource_id, data_root=_root(request), fmt=format,
                        bom=bom, encoding=encoding, number=version)
+    session.commit()  # the read's audit entry
     session.close()  # the body streams after the answer starts; the session is not needed
     disposition = {"Content-Disposition": f'attachment; filename="{out.filename}"'}
     if out.path is not None:

@@ -376,6 +376,16 @@ def _path(data_root: Path, v: DatastoreVersion) -> Path:
     return Storage(data_root).data_file(v.path)
 
 
+def _log_read(session: Session, actor: Actor, v: DatastoreVersion, action: str, *,
+              rows: int, content: Any) -> None:
+    """Art. 50: every read of data is in the audit log, in the caller's transaction (the
+    door commits it); anonymous reads of open data are tallied per client and minute."""
+    org_id = session.scalar(select(Resource.owner_org_id).where(Resource.id == v.resource_id))
+    audit.record_read(session, actor, "distribution", v.distribution_id, org_id=org_id,
+                      content=content, rows=rows, action=action,
+                      detail={"resource": v.resource_id, "version": v.number})
+
+
 def search(session: Session, actor: Actor, resource_id: str, params: query.Search, *,
            data_root: Path, number: int | None = None) -> dict[str, Any]:
     """CKAN datastore_search over the current (or a numbered) version."""
@@ -385,6 +395,9 @@ def search(session: Session, actor: Actor, resource_id: str, params: query.Searc
         out = query.search(con, v.distribution_id, _columns(v), params)
     finally:
         con.close()
+    records = out.get("records")
+    _log_read(session, actor, v, "data.search",
+              rows=len(records) if isinstance(records, list) else 0, content=records)
     return {"resource_id": v.distribution_id, "version": v.number,
             "include_total": params.include_total, **out}
 
@@ -406,9 +419,13 @@ def search_sql(session: Session, actor: Actor, sql: str, *, data_root: Path,
         tables[name] = _path(data_root, v)
     con = query.connect(tables)
     try:
-        return query.run_sql(con, sql, rows_max=rows_max, seconds=seconds)
+        out = query.run_sql(con, sql, rows_max=rows_max, seconds=seconds)
     finally:
         con.close()
+    for name in tables:
+        _log_read(session, actor, get_version(session, actor, name), "data.sql",
+                  rows=len(out.get("records", [])), content={"sql": sql, "result": out})
+    return out
 
 
 # --- downloads -------------------------------------------------------------------------------
@@ -447,6 +464,9 @@ def dump(session: Session, actor: Actor, resource_id: str, *, data_root: Path,
         raise ValidationFailed(fields={"encoding": [reading.Message(
             "field.choice", {"choices": "utf-8, gbk"})]})
     v = get_version(session, actor, resource_id, number)
+    # The whole version leaves: its digest (the version's sha256) and row count are logged.
+    _log_read(session, actor, v, "data.download", rows=v.rows,
+              content={"sha256": v.sha256, "format": fmt, "encoding": enc})
     path = _path(data_root, v)
     stem = f"{v.distribution_id}-v{v.number}"
     if fmt == "parquet":
