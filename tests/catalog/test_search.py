@@ -58,3 +58,26 @@ def test_pinyin_from_any_syllable_and_partial_words(db, city):
     # Pinyin next to a Chinese word: both must match.
     assert titles(db, "kongqi 站点") == ["空气质量监测站点小时数据"]
     assert titles(db, "kongqi 交通") == []
+
+
+def test_the_page_is_the_same_with_or_without_facets(db, city):
+    """With facets the page is ranked inside the facet statement; it must not differ."""
+    from tests.factories import resource_input
+    from zhihui.catalog.schemas import ResourceIn
+    from zhihui.core.authz import SYSTEM
+
+    with db.session() as s:
+        for i, title in enumerate(["公交站点", "交通事故统计", "道路交通信号灯", "交通违法",
+                                   "城市交通拥堵指数", "交通运输企业"]):
+            catalog.create_resource(s, SYSTEM, ResourceIn(**resource_input(
+                city.orgs["jtj"], title=title, tags=[f"t{i % 2}"])))
+    member = city.actors["member"]
+    for sort in catalog.SORTS:
+        for start in (0, 2, 6):
+            with db.session() as s:
+                a = catalog.search(s, member, SearchQuery(q="交通", sort=sort, rows=3,
+                                                          start=start))
+                b = catalog.search(s, member, SearchQuery(q="交通", sort=sort, rows=3,
+                                                          start=start, facets=["tags"]))
+                assert a.count == b.count == 8
+                assert [r.name for r in a.resources] == [r.name for r in b.resources], sort

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
+from dataclasses import field as dc_field
 from datetime import date
 from typing import Any
 
@@ -31,6 +32,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import ColumnElement
 
 from zhihui.catalog import search as fts
@@ -676,6 +678,13 @@ def search(session: Session, actor: Actor, query: SearchQuery) -> SearchResult:
     for with_pinyin in (False, True):
         sql, expr = fts.match_sql(dialect, terms, with_pinyin)
         hits = text(sql).bindparams(m=expr).columns(pk=Integer, score=Float).subquery("hits")
+        if facet_names:
+            summary = _summary(session, conds, hits, facet_names, query.facet_limit,
+                               page=(query.sort, query.rows, query.start))
+            if summary.count or with_pinyin or not fts.has_pinyin_term(terms):
+                return SearchResult(count=summary.count, resources=_load(session, summary.page),
+                                    facets=summary.facets)
+            continue
         order = SORTS[query.sort] or (hits.c.score.desc(), Resource.modified.desc(),
                                       Resource.name.asc())
         page = session.execute(
@@ -693,10 +702,7 @@ def search(session: Session, actor: Actor, query: SearchQuery) -> SearchResult:
         # Pinyin (jiaotong, jt) is a fallback: only when the text itself finds nothing.
         if count or not fts.has_pinyin_term(terms):
             break
-    facets = (_summary(session, conds, hits, facet_names, query.facet_limit).facets
-              if facet_names else {})
-    return SearchResult(count=count, resources=_load(session, [p.pk for p in page]),
-                        facets=facets)
+    return SearchResult(count=count, resources=_load(session, [p.pk for p in page]), facets={})
 
 
 def _load(session: Session, pks: list[int]) -> list[Resource]:
@@ -723,6 +729,7 @@ def _preload_orgs(session: Session, ids: set[str]) -> None:
 class _Summary:
     count: int
     facets: dict[str, list[tuple[str, int]]]
+    page: list[int] = dc_field(default_factory=list)  # pks of the asked-for page, in order
 
 
 # The facet counts of the unfiltered catalogue (home page, the search page before a query):
@@ -735,7 +742,7 @@ SUMMARY_CACHE_SECONDS = 30.0
 
 def _summary(
     session: Session, conds: list, hits: Any, facets: list[str], limit: int, *,
-    cacheable: bool = False,
+    cacheable: bool = False, page: tuple[str, int, int] | None = None,
 ) -> _Summary:
     """The count and the facets of the resources matching ``conds`` (and ``hits``), in one
     statement: the matches once, then a GROUP BY of each facet over them."""
@@ -754,11 +761,21 @@ def _summary(
             return cached[2]
 
     columns = [f for f in facets if f in FACET_COLUMNS]
-    base = select(Resource.pk, Resource.id, *(FACET_COLUMNS[f].label(f"f_{f}") for f in columns))
+    sort_columns = ([hits.c.score.label("score"), *(Resource.__table__.c[c] for c in SORT_COLUMNS)]
+                    if page is not None and hits is not None else [])
+    base = select(Resource.pk, Resource.id, *sort_columns,
+                  *(FACET_COLUMNS[f].label(f"f_{f}") for f in columns))
     if hits is not None:
         base = base.join(hits, hits.c.pk == Resource.pk)
     m = base.where(*conds).cte("m")
     parts = [select(literal_column("-1"), cast(null(), String), func.count()).select_from(m)]
+    if sort_columns and page is not None:
+        # The ranked page from the same matches: the full-text match is evaluated once.
+        sort, rows, start = page
+        ranked = select(m.c.pk, func.row_number().over(order_by=_order_on(m, sort)).label("rn")
+                        ).subquery()
+        parts.append(select(literal_column("-2"), cast(ranked.c.pk, String), ranked.c.rn)
+                     .where(ranked.c.rn > start, ranked.c.rn <= start + rows))
     for i, f in enumerate(facets):
         if f in FACET_COLUMNS:
             col = m.c[f"f_{f}"]
@@ -780,6 +797,7 @@ def _summary(
     for i, value, n in session.execute(union_all(*parts)):
         groups.setdefault(int(i), []).append((value, int(n)))
     count = groups.pop(-1, [(None, 0)])[0][1]
+    page_pks = [int(pk) for pk, _ in sorted(groups.pop(-2, []), key=lambda x: x[1])]
     result: dict[str, list[tuple[str, int]]] = {}
     for i, f in enumerate(facets):
         # Most frequent first, then by value (code point order, as SQLite and C collations).
@@ -788,7 +806,7 @@ def _summary(
         if limit >= 0:
             ordered = ordered[:limit]
         result[f] = [(str(v), c) for v, c in ordered if v not in (None, "")]
-    summary = _Summary(count=count, facets=result)
+    summary = _Summary(count=count, facets=result, page=page_pks)
     if "organization" in result:
         _preload_orgs(session, {v for v, _ in result["organization"]})
     if key is not None:
@@ -796,6 +814,18 @@ def _summary(
             _SUMMARY_CACHE.clear()
         _SUMMARY_CACHE[key] = (version, time.monotonic(), summary)
     return summary
+
+
+# Resource columns the sorts use, carried in the match CTE so the page can be ranked there.
+SORT_COLUMNS = ("modified", "name", "title", "published", "created", "views")
+
+
+def _order_on(m: Any, sort: str) -> list[Any]:
+    """The ORDER BY of ``sort`` (see SORTS) over the match CTE's columns."""
+    if SORTS[sort] is None:
+        return [m.c.score.desc(), m.c.modified.desc(), m.c.name.asc()]
+    return [m.c[e.element.name].desc() if e.modifier is operators.desc_op
+            else m.c[e.element.name].asc() for e in SORTS[sort]]
 
 
 def facet_display_name(session: Session, field: str, value: str, lang: str) -> str:
