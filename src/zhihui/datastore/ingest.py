@@ -19,6 +19,8 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from zhihui.core.errors import Message, ValidationFailed
 
 SAMPLE_BYTES = 256 * 1024
@@ -344,16 +346,7 @@ def load_csv(con: Any, path: Path, work: Path, *, tsv: bool, encoding: str | Non
                 break
     except csv.Error:
         pass
-    width = _width(head)
-    if width == 0:
-        raise bad_file("datastore.empty")
-    _check_width(width)
-    if header_row is not None:
-        if not 1 <= header_row <= len(head):
-            raise bad_file("datastore.header_row", row=header_row)
-        index = header_row - 1
-    else:
-        index = find_header(head, width)
+    width, index = _header(head, header_row, "datastore.empty")
     names = column_names(head[index], width)
     skip = line_after[index]
     loaded = Loaded(names=names, source_format="tsv" if tsv else "csv",
@@ -414,16 +407,7 @@ def _sheet_rows(rows: Iterator[tuple[Any, ...]], loaded_sheet: str, sheets: list
         head.append(list(row))
         if len(head) >= HEAD_ROWS:
             break
-    width = _width(head)
-    if width == 0:
-        raise bad_file("datastore.sheet_empty", sheet=loaded_sheet)
-    _check_width(width)
-    if header_row is not None:
-        if not 1 <= header_row <= len(head):
-            raise bad_file("datastore.header_row", row=header_row)
-        index = header_row - 1
-    else:
-        index = find_header(head, width)
+    width, index = _header(head, header_row, "datastore.sheet_empty", sheet=loaded_sheet)
     loaded = Loaded(names=column_names(head[index], width), source_format=fmt,
                     header_row=index + 1, sheet=loaded_sheet, sheets=sheets)
 
@@ -482,13 +466,28 @@ def load_xlsx(con: Any, path: Path, *, sheet: str | int | None, header_row: int 
     return loaded
 
 
+def _header(head: list[list[Any]], header_row: int | None, empty_key: str,
+            **params: Any) -> tuple[int, int]:
+    """The table's width and the index of its header among the first rows: the row the
+    editor named (1-based), else the one ``find_header`` picks below any title rows."""
+    width = _width(head)
+    if width == 0:
+        raise bad_file(empty_key, **params)
+    _check_width(width)
+    if header_row is None:
+        return width, find_header(head, width)
+    if not 1 <= header_row <= len(head):
+        raise bad_file("datastore.header_row", row=header_row)
+    return width, header_row - 1
+
+
 def load_xls(con: Any, path: Path, *, sheet: str | int | None, header_row: int | None,
              progress: Progress | None) -> Loaded:
     import xlrd
 
     try:
         book = xlrd.open_workbook(str(path), on_demand=True)
-    except Exception:
+    except Exception:  # xlrd raises many kinds (XLRDError, struct.error, …) for a broken file
         raise bad_file("datastore.xls_broken") from None
     names = book.sheet_names()
     sh = book.sheet_by_index(_pick_sheet(names, sheet))
@@ -600,7 +599,7 @@ def load_json(con: Any, path: Path, fmt: str, progress: Progress | None) -> Load
 def load_parquet(con: Any, path: Path) -> Loaded:
     try:
         described = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()
-    except Exception:
+    except duckdb.Error:
         raise bad_file("datastore.parquet_broken") from None
     names = [d[0] for d in described]
     _check_width(len(names))
