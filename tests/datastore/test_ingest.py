@@ -19,6 +19,7 @@ from zhihui.core.audit.models import AuditEntry
 from zhihui.core.authz import SYSTEM
 from zhihui.core.errors import Forbidden, NotFound, ValidationFailed
 from zhihui.datastore import service as ds
+from zhihui.datastore import versions
 from zhihui.datastore.query import Search
 from zhihui.settings import Settings
 
@@ -127,7 +128,7 @@ def test_type_inference(city: City, settings: Settings, name: str, values: list[
 
 def test_a_later_value_that_breaks_the_sampled_type_demotes_the_column(
         city: City, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ds, "SAMPLE_ROWS", 3)
+    monkeypatch.setattr(versions, "SAMPLE_ROWS", 3)
     dist = new_distribution(city.db, city.resources["open"])
     data = csv_text([["数量"], ["1"], ["2"], ["3"], ["4.5"], ["五"]], title=None).encode()
     assert _ingest(city, settings, dist, data, "t.csv")["columns"][0]["type"] == "text"

@@ -1,0 +1,23 @@
+"""exchange: applications, grants, subscriptions, deliveries, feedback
+
+Revision ID: 0009
+Revises: 0008
+Create Date: 2026-11-26 23:40:00
+"""
+
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
+
+revision = '0009'
+down_revision = '0008'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass  # reserved; the module's tables are added here
+
+
+def downgrade() -> None:
+    pass
