@@ -28,13 +28,17 @@ def on(name: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
     return register
 
 
-def emit(session: Session, name: str, **payload: Any) -> None:
-    """Call every listener of ``name`` in registration order, inside the caller's transaction:
-    a listener that raises undoes the change it was told about."""
+def load_listeners() -> None:
     global _loaded
     if not _loaded:
         for module in LISTENERS:
             importlib.import_module(module)
         _loaded = True
+
+
+def emit(session: Session, name: str, **payload: Any) -> None:
+    """Call every listener of ``name`` in registration order, inside the caller's transaction:
+    a listener that raises undoes the change it was told about."""
+    load_listeners()
     for fn in _handlers.get(name, []):
         fn(session, **payload)

@@ -38,20 +38,34 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def connect(tables: dict[str, Path], *, threads: int = 2) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB that sees each file in ``tables`` as a view named by its key, and
-    can open no other file, load no extension and change none of this."""
+@dataclass(frozen=True)
+class Source:
+    """A Parquet file seen through a projection and a row filter (``access.View``)."""
+
+    path: Path
+    columns: list[str] | None = None  # None: every column
+    where: str | None = None  # a DuckDB boolean expression written by a service
+
+
+def connect(tables: dict[str, Path | Source], *, threads: int = 2
+            ) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB that sees each file in ``tables`` as a view named by its key
+    (projected and filtered as its ``Source`` says), and can open no other file, load no
+    extension and change none of this."""
     con = duckdb.connect(":memory:", config={
         "threads": threads, "memory_limit": MEMORY,
         "autoinstall_known_extensions": False, "autoload_known_extensions": False,
     })
-    paths = ", ".join(_literal(str(p)) for p in tables.values())
+    sources = {name: t if isinstance(t, Source) else Source(t) for name, t in tables.items()}
+    paths = ", ".join(_literal(str(s.path)) for s in sources.values())
     con.execute(f"SET allowed_paths=[{paths}]")
     con.execute("SET enable_external_access=false")
     con.execute("SET lock_configuration=true")
-    for name, path in tables.items():
-        source = _literal(str(path))
-        con.execute(f"CREATE VIEW {quote(name)} AS SELECT * FROM read_parquet({source})")
+    for name, src in sources.items():
+        cols = "*" if src.columns is None else ", ".join(quote(c) for c in src.columns)
+        where = f" WHERE {src.where}" if src.where else ""
+        con.execute(f"CREATE VIEW {quote(name)} AS SELECT {cols} FROM "
+                    f"read_parquet({_literal(str(src.path))}){where}")
     return con
 
 

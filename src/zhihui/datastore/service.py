@@ -15,12 +15,10 @@ import duckdb
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from zhihui.catalog import service as catalog
-from zhihui.catalog.models import Distribution, Resource
 from zhihui.core import audit
-from zhihui.core.authz import Actor, can
+from zhihui.core.authz import Actor
 from zhihui.core.errors import BadRequest, NotFound, ValidationFailed
-from zhihui.datastore import infer, query
+from zhihui.datastore import access, infer, query
 from zhihui.datastore import ingest as reading
 from zhihui.datastore.models import DatastoreVersion
 from zhihui.datastore.storage import Storage
@@ -32,31 +30,16 @@ __all__ = ["IngestOptions", "distribution_for", "ingest"]
 # --- reads -----------------------------------------------------------------------------------
 
 
-def _readable(session: Session, actor: Actor, resource_id: str
-              ) -> tuple[Distribution, Resource]:
-    d, r = catalog.get_distribution(session, actor, resource_id)  # 404 unless resource.read
-    if not can(actor, "resource.read", r):
-        raise NotFound("error.distribution_not_found", id=resource_id[:100])
-    return d, r
-
-
 def get_version(session: Session, actor: Actor, resource_id: str, number: int | None = None
                 ) -> DatastoreVersion:
-    """The current (newest) version, or the one numbered, of a readable distribution."""
-    d, _r = _readable(session, actor, resource_id)
-    q = select(DatastoreVersion).where(DatastoreVersion.distribution_id == d.id)
-    if number is not None:
-        q = q.where(DatastoreVersion.number == number)
-    version = session.scalar(q.order_by(DatastoreVersion.number.desc()).limit(1))
-    if version is None:
-        if number is not None:
-            raise NotFound("datastore.version_not_found", id=resource_id[:100], number=number)
-        raise NotFound("datastore.not_active", id=resource_id[:100])
-    return version
+    """The current (newest) version, or the one numbered, of a readable distribution (its
+    metadata; the rows are read through ``access.view``)."""
+    d, _r = access.readable(session, actor, resource_id)
+    return access.version_of(session, d, number, resource_id)
 
 
 def list_versions(session: Session, actor: Actor, resource_id: str) -> list[DatastoreVersion]:
-    d, _r = _readable(session, actor, resource_id)
+    d, _r = access.readable(session, actor, resource_id)
     return list(session.scalars(select(DatastoreVersion).where(
         DatastoreVersion.distribution_id == d.id).order_by(DatastoreVersion.number.desc())))
 
@@ -69,23 +52,38 @@ def version_dict(v: DatastoreVersion) -> dict[str, Any]:
             "created": v.created.isoformat(), "actor": v.actor_name}
 
 
-def _columns(v: DatastoreVersion) -> dict[str, str]:
-    return {"_id": "integer", **{c["id"]: c["type"] for c in v.columns}}
+def _columns(view: access.View) -> dict[str, str]:
+    return {"_id": "integer", **{c["id"]: c["type"] for c in view.columns}}
+
+
+def _source(view: access.View) -> query.Source:
+    return query.Source(view.path, ["_id", *[c["id"] for c in view.columns]], view.where)
 
 
 def info(session: Session, actor: Actor, resource_id: str, *, data_root: Path,
          number: int | None = None) -> dict[str, Any]:
     """CKAN datastore_info: the table's fields and size, and our version."""
-    v = get_version(session, actor, resource_id, number)
+    view = access.view(session, actor, resource_id, number, data_root=data_root)
+    v = view.version
+    count = v.rows if not view.restricted else _count(view)
     return {
-        "meta": {"id": v.distribution_id, "count": v.rows, "table_type": "BASE TABLE",
+        "meta": {"id": v.distribution_id, "count": count, "table_type": "BASE TABLE",
                  "version": v.number, "versions": _count_versions(session, v),
-                 "sha256": v.sha256, "created": v.created.isoformat(), "q_ready": True},
+                 "sha256": v.sha256, "created": v.created.isoformat(), "q_ready": True,
+                 "restricted": sorted(view.notes)},
         "fields": [{"id": c["id"], "type": infer.CKAN_TYPE[c["type"]],
                     "schema": {"native_type": infer.DUCKDB_TYPE[c["type"]]},
                     "info": {"type": c["type"], "item_type": c["item_type"]}}
-                   for c in v.columns],
+                   for c in view.columns],
     }
+
+
+def _count(view: access.View) -> int:
+    con = query.connect({view.table: _source(view)})
+    try:
+        return con.execute(f"SELECT count(*) FROM {infer.quote(view.table)}").fetchone()[0]
+    finally:
+        con.close()
 
 
 def _count_versions(session: Session, v: DatastoreVersion) -> int:
@@ -93,33 +91,32 @@ def _count_versions(session: Session, v: DatastoreVersion) -> int:
         DatastoreVersion.distribution_id == v.distribution_id)) or 0
 
 
-def _path(data_root: Path, v: DatastoreVersion) -> Path:
-    return Storage(data_root).data_file(v.path)
-
-
-def _log_read(session: Session, actor: Actor, v: DatastoreVersion, action: str, *,
+def _log_read(session: Session, actor: Actor, view: access.View, action: str, *,
               rows: int, content: Any) -> None:
     """Art. 50: every read of data is in the audit log, in the caller's transaction (the
     door commits it); anonymous reads of open data are tallied per client and minute."""
-    org_id = session.scalar(select(Resource.owner_org_id).where(Resource.id == v.resource_id))
-    audit.record_read(session, actor, "distribution", v.distribution_id, org_id=org_id,
-                      content=content, rows=rows, action=action,
-                      detail={"resource": v.resource_id, "version": v.number})
+    v = view.version
+    detail: dict[str, Any] = {"resource": v.resource_id, "version": v.number}
+    if view.notes:
+        detail["through"] = view.notes
+    audit.record_read(session, actor, "distribution", v.distribution_id,
+                      org_id=view.resource.owner_org_id, content=content, rows=rows,
+                      action=action, detail=detail)
 
 
 def search(session: Session, actor: Actor, resource_id: str, params: query.Search, *,
            data_root: Path, number: int | None = None) -> dict[str, Any]:
     """CKAN datastore_search over the current (or a numbered) version."""
-    v = get_version(session, actor, resource_id, number)
-    con = query.connect({v.distribution_id: _path(data_root, v)})
+    view = access.view(session, actor, resource_id, number, data_root=data_root)
+    con = query.connect({view.table: _source(view)})
     try:
-        out = query.search(con, v.distribution_id, _columns(v), params)
+        out = query.search(con, view.table, _columns(view), params)
     finally:
         con.close()
     records = out.get("records")
-    _log_read(session, actor, v, "data.search",
+    _log_read(session, actor, view, "data.search",
               rows=len(records) if isinstance(records, list) else 0, content=records)
-    return {"resource_id": v.distribution_id, "version": v.number,
+    return {"resource_id": view.table, "version": view.version.number,
             "include_total": params.include_total, **out}
 
 
@@ -127,24 +124,23 @@ def search_sql(session: Session, actor: Actor, sql: str, *, data_root: Path,
                rows_max: int = query.SQL_ROWS_MAX, seconds: float = query.SQL_SECONDS
                ) -> dict[str, Any]:
     """CKAN datastore_search_sql: one read-only SELECT over resource tables named by their
-    (distribution) ids, each the current version, each readable by the caller."""
+    (distribution) ids, each the current version as the caller may see it."""
     names = query.tables_of(sql)
     if not names:
         raise BadRequest("datastore.sql_no_table")
-    tables = {}
+    views = {}
     for name in names:
         try:
-            v = get_version(session, actor, name)
+            views[name] = access.view(session, actor, name, data_root=data_root)
         except NotFound:
             raise BadRequest("datastore.sql_table", table=name[:100]) from None
-        tables[name] = _path(data_root, v)
-    con = query.connect(tables)
+    con = query.connect({name: _source(view) for name, view in views.items()})
     try:
         out = query.run_sql(con, sql, rows_max=rows_max, seconds=seconds)
     finally:
         con.close()
-    for name in tables:
-        _log_read(session, actor, get_version(session, actor, name), "data.sql",
+    for view in views.values():
+        _log_read(session, actor, view, "data.sql",
                   rows=len(out.get("records", [])), content={"sql": sql, "result": out})
     return out
 
@@ -184,29 +180,34 @@ def dump(session: Session, actor: Actor, resource_id: str, *, data_root: Path,
     else:
         raise ValidationFailed(fields={"encoding": [reading.Message(
             "field.choice", {"choices": "utf-8, gbk"})]})
-    v = get_version(session, actor, resource_id, number)
+    view = access.view(session, actor, resource_id, number, data_root=data_root)
+    v = view.version
     # The whole version leaves: its digest (the version's sha256) and row count are logged.
-    _log_read(session, actor, v, "data.download", rows=v.rows,
+    _log_read(session, actor, view, "data.download", rows=v.rows,
               content={"sha256": v.sha256, "format": fmt, "encoding": enc})
-    path = _path(data_root, v)
+    source = _source(view)
     stem = f"{v.distribution_id}-v{v.number}"
-    if fmt == "parquet":
-        return Dump(DUMP_FORMATS[fmt], f"{stem}.parquet", path=path)
-    names = ["_id", *[c["id"] for c in v.columns]]
+    if fmt == "parquet" and not view.restricted:
+        return Dump(DUMP_FORMATS[fmt], f"{stem}.parquet", path=view.path)
+    names = ["_id", *[c["id"] for c in view.columns]]
     select = f"SELECT * FROM {infer.quote(v.distribution_id)} ORDER BY _id"
+    if fmt == "parquet":  # a narrowed view: written out like XLSX, never the original file
+        file = _parquet(source, v.distribution_id, select, data_root)
+        return Dump(DUMP_FORMATS[fmt], f"{stem}.parquet", path=file,
+                    cleanup=lambda: file.unlink(missing_ok=True))
     if fmt == "xlsx":
         if v.rows > XLSX_ROWS_MAX:
             raise BadRequest("datastore.xlsx_too_many_rows", rows=v.rows, max=XLSX_ROWS_MAX)
-        file = _xlsx(path, v.distribution_id, names, select, data_root)
+        file = _xlsx(source, v.distribution_id, names, select, data_root)
         return Dump(DUMP_FORMATS[fmt], f"{stem}.xlsx", path=file,
                     cleanup=lambda: file.unlink(missing_ok=True))
     charset = "; charset=gbk" if enc == "gb18030" else "; charset=utf-8"
 
     def rows() -> Iterator[bytes]:
-        con = query.connect({v.distribution_id: path})
+        con = query.connect({v.distribution_id: source})
         try:
             if fmt == "json":
-                yield from _json_chunks(con, names, v, select)
+                yield from _json_chunks(con, names, view, select)
                 return
             yield from _delimited(con, names, select, "," if fmt == "csv" else "\t", enc, bom)
         finally:
@@ -240,12 +241,12 @@ def _csv_value(value: Any) -> Any:
     return query.neutral(value)
 
 
-def _json_chunks(con: duckdb.DuckDBPyConnection, names: list[str], v: DatastoreVersion,
+def _json_chunks(con: duckdb.DuckDBPyConnection, names: list[str], view: access.View,
                  select: str) -> Iterator[bytes]:
     import json
 
     fields = [{"id": "_id", "type": "int"}] + [
-        {"id": c["id"], "type": infer.CKAN_TYPE[c["type"]]} for c in v.columns]
+        {"id": c["id"], "type": infer.CKAN_TYPE[c["type"]]} for c in view.columns]
     yield ('{"fields": ' + json.dumps(fields, ensure_ascii=False) + ', "records": [').encode()
     first = True
     for batch in query.batches(con, select):
@@ -257,7 +258,27 @@ def _json_chunks(con: duckdb.DuckDBPyConnection, names: list[str], v: DatastoreV
     yield b"]}\n"
 
 
-def _xlsx(path: Path, table: str, names: list[str], select: str, data_root: Path) -> Path:
+def _parquet(source: query.Source, table: str, select: str, data_root: Path) -> Path:
+    """The locked connection may write no file: batches go to pyarrow's writer instead."""
+    import pyarrow.parquet as pq
+
+    target = Storage(data_root).tmp / f"dump-{new_id()}.parquet"
+    con = query.connect({table: source})
+    try:
+        reader = con.execute(select).to_arrow_reader(100_000)
+        with pq.ParquetWriter(target, reader.schema, compression="zstd") as writer:
+            for batch in reader:
+                writer.write_batch(batch)
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    finally:
+        con.close()
+    return target
+
+
+def _xlsx(source: query.Source, table: str, names: list[str], select: str, data_root: Path
+          ) -> Path:
     """Written to a work file (the format is a zip: it cannot be streamed row by row)."""
     import openpyxl
     from openpyxl.cell import WriteOnlyCell
@@ -265,7 +286,7 @@ def _xlsx(path: Path, table: str, names: list[str], select: str, data_root: Path
     wb = openpyxl.Workbook(write_only=True)
     ws = wb.create_sheet("data")
     ws.append(names)
-    con = query.connect({table: path})
+    con = query.connect({table: source})
     try:
         for batch in query.batches(con, select):
             for row in batch:
