@@ -40,3 +40,42 @@ class DatastoreVersion(Base):
     created: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     actor_id: Mapped[str | None] = mapped_column(String(36))
     actor_name: Mapped[str] = mapped_column(String(100), default="")
+
+
+class DatastoreJob(Base):
+    """A background ingest: the upload is stored first, then any worker process takes the job
+    from this table (the queue) and makes the version. ``state``: queued -> running ->
+    succeeded / failed; a running job whose ``heartbeat`` stops is stale (its process died)
+    and is queued again or failed (``jobs.recover_stale``)."""
+
+    __tablename__ = "datastore_job"
+
+    id: Mapped[str] = mapped_column(IdColumn(), primary_key=True, default=new_id)
+    distribution_id: Mapped[str] = mapped_column(
+        ForeignKey("distribution.id", ondelete="CASCADE"), index=True
+    )
+    resource_id: Mapped[str] = mapped_column(String(36), index=True)
+    kind: Mapped[str] = mapped_column(String(20), default="ingest")
+    state: Mapped[str] = mapped_column(String(20), index=True, default="queued")
+    stage: Mapped[str] = mapped_column(String(20), default="")  # receive transcode parse …
+    done: Mapped[int] = mapped_column(BigInteger, default=0)
+    total: Mapped[int] = mapped_column(BigInteger, default=0)
+    # the stored upload, relative to data_root (its work folder), and how to read it
+    upload_path: Mapped[str] = mapped_column(String(300))
+    filename: Mapped[str] = mapped_column(String(300), default="")
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    options: Mapped[dict[str, Any]] = mapped_column(JSON)
+    distribution_changes: Mapped[dict[str, Any]] = mapped_column(JSON)  # CKAN: url, url_type
+    # why it failed: a message key of the catalogues, its parameters, per-field messages
+    error_key: Mapped[str] = mapped_column(String(100), default="")
+    error_params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    version_id: Mapped[str | None] = mapped_column(String(36))
+    version_number: Mapped[int | None] = mapped_column(Integer)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    worker: Mapped[str] = mapped_column(String(100), default="")
+    heartbeat: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    started: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    actor_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    actor_name: Mapped[str] = mapped_column(String(100), default="")
