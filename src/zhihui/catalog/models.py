@@ -89,6 +89,21 @@ class ResourceTag(Base):
     name: Mapped[str] = mapped_column(String(50), primary_key=True, index=True)
 
 
+class ResourceFacet(Base):
+    """The many-valued facets of a resource (its tags, its distributions' formats) keyed by the
+    integer ``resource.pk``: a search counts them for its matches by probing this narrow table
+    (a clustered key on SQLite, no row lookups) instead of the uuid-keyed tag and distribution
+    tables. Written with the search index, in the same transaction (``catalog.search``)."""
+
+    __tablename__ = "resource_facet"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    resource_pk: Mapped[int] = mapped_column(
+        ForeignKey("resource.pk", ondelete="CASCADE"), primary_key=True)
+    field: Mapped[str] = mapped_column(String(20), primary_key=True)  # tags, res_format
+    value: Mapped[str] = mapped_column(String(100), primary_key=True)
+
+
 class Distribution(Base):
     """A file, API or link of a resource (分发; CKAN: resource)."""
 

@@ -151,6 +151,18 @@ def index_resource(session: Session, pk: int, doc: dict[str, list[str]] | None) 
             )
 
 
+def index_facets(session: Session, pk: int, facets: dict[str, list[str]]) -> None:
+    """Write a resource's many-valued facet rows (``ResourceFacet``), replacing the old ones."""
+    from zhihui.catalog.models import ResourceFacet
+
+    table = ResourceFacet.__table__
+    session.execute(table.delete().where(table.c.resource_pk == pk))
+    rows = [{"resource_pk": pk, "field": field, "value": value[:100]}
+            for field, values in facets.items() for value in dict.fromkeys(values) if value]
+    if rows:
+        session.execute(table.insert(), rows)
+
+
 # --- the query ---------------------------------------------------------------------------
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Integer,
     String,
     and_,
+    case,
     cast,
     exists,
     false,
@@ -41,6 +42,7 @@ from zhihui.catalog.models import (
     Activity,
     Distribution,
     Resource,
+    ResourceFacet,
     ResourceTag,
     Showcase,
     ShowcaseResource,
@@ -377,11 +379,18 @@ def _search_document(session: Session, r: Resource, org: Organisation) -> dict[s
     return fts.document(r.title, body, [r.title, " ".join(r.tag_names)])
 
 
+def facet_values(r: Resource) -> dict[str, list[str]]:
+    """The many-valued facets of ``r``, as ``ResourceFacet`` keeps them."""
+    return {"tags": r.tag_names,
+            "res_format": [d.format.upper() for d in r.distributions if d.format]}
+
+
 def _record(session: Session, actor: Actor, r: Resource, org: Organisation, kind: str) -> None:
     """Index, version and audit one change, in the caller's transaction."""
     session.flush()
     session.refresh(r, attribute_names=["tags", "distributions"])
     fts.index_resource(session, r.pk, _search_document(session, r, org))
+    fts.index_facets(session, r.pk, facet_values(r))
     snapshot = resource_dict(r, org)
     snapshot_json = audit.service.canonical_json(snapshot).decode()
     import json
@@ -780,19 +789,14 @@ def _summary(
         if f in FACET_COLUMNS:
             col = m.c[f"f_{f}"]
             parts.append(select(literal_column(str(i)), col, func.count()).group_by(col))
-        # IN, not a join: SQLite would walk the whole tag index for its order and probe m.
-        elif f == "tags":
-            parts.append(
-                select(literal_column(str(i)), ResourceTag.name, func.count())
-                .where(ResourceTag.resource_id.in_(select(m.c.id)))
-                .group_by(ResourceTag.name))
-        elif f == "res_format":
-            fmt = func.upper(Distribution.format)
-            parts.append(
-                select(literal_column(str(i)), fmt,
-                       func.count(func.distinct(Distribution.resource_id)))
-                .where(Distribution.resource_id.in_(select(m.c.id)), Distribution.format != "")
-                .group_by(fmt))
+    # Tags and formats: one probe of the narrow facet table per match, by integer key.
+    many = {f: i for i, f in enumerate(facets) if f in ("tags", "res_format")}
+    if many:
+        fc = ResourceFacet.__table__.c
+        which = case(*((fc.field == f, literal_column(str(i))) for f, i in many.items()))
+        parts.append(select(which, fc.value, func.count())
+                     .where(fc.resource_pk.in_(select(m.c.pk)), fc.field.in_(list(many)))
+                     .group_by(fc.field, fc.value))
     groups: dict[int, list[tuple[Any, int]]] = {}
     for i, value, n in session.execute(union_all(*parts)):
         groups.setdefault(int(i), []).append((value, int(n)))
