@@ -46,7 +46,7 @@ from sqlalchemy import func, insert, select
 from zhihui.catalog import search as fts
 from zhihui.catalog import service as catalog
 from zhihui.catalog import vocab
-from zhihui.catalog.models import Distribution, Resource, ResourceTag
+from zhihui.catalog.models import Distribution, Resource, ResourceFacet, ResourceTag
 from zhihui.catalog.schemas import ResourceIn, SearchQuery
 from zhihui.core.accounts import service as accounts
 from zhihui.core.accounts.models import Organisation
@@ -288,7 +288,7 @@ def _direct_batch(db: Database, inputs: list[dict[str, Any]], rng: random.Random
         org_objs = {o.id: o for o in s.scalars(select(Organisation))}
         first_pk = (s.scalar(select(func.max(Resource.pk))) or 0) + 1
         seq: dict[str, int] = {}
-        rows, tag_rows, dist_rows, docs = [], [], [], []
+        rows, tag_rows, dist_rows, facet_rows, docs = [], [], [], [], []
         for i, data in enumerate(inputs):
             pk = first_pk + i
             org = org_objs[data["owner_org"]]
@@ -313,6 +313,11 @@ def _direct_batch(db: Database, inputs: list[dict[str, Any]], rng: random.Random
                            "resource_id": rid, "position": n, "url_type": "", "mimetype": "",
                            "hash": "", "datastore_active": False, "created": when,
                            "modified": when} for n, d in enumerate(data["distributions"])]
+            facet_rows += [{"resource_pk": pk, "field": "tags", "value": t}
+                           for t in dict.fromkeys(data["tags"])]
+            facet_rows += [{"resource_pk": pk, "field": "res_format", "value": f}
+                           for f in dict.fromkeys(d["format"].upper()
+                                                  for d in data["distributions"] if d["format"])]
             # The same document the service indexes, built from a resource not in the session.
             transient = Resource(**{k: v for k, v in row.items() if k != "pk"})
             transient.tags = [ResourceTag(name=t) for t in data["tags"]]
@@ -322,6 +327,8 @@ def _direct_batch(db: Database, inputs: list[dict[str, Any]], rng: random.Random
             s.execute(insert(ResourceTag.__table__), tag_rows)
         if dist_rows:
             s.execute(insert(Distribution.__table__), dist_rows)
+        if facet_rows:  # as catalog.service.facet_values writes them
+            s.execute(insert(ResourceFacet.__table__), facet_rows)
         for pk, doc in docs:
             fts.index_resource(s, pk, doc)
 
