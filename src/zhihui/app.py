@@ -71,7 +71,7 @@ class BodyLimit:
 UPLOAD_PATHS = tuple(
     f"{prefix}resource_{kind}" for prefix in ("/api/3/action/", "/api/action/")
     for kind in ("create", "update", "patch")
-) + ("/api/v1/datastore/",)
+) + ("/api/v1/datastore/", "/datastore/upload/")
 
 
 class _BodyTooLarge(Exception):
@@ -139,6 +139,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from zhihui.core.audit import api as audit_api
     from zhihui.core.audit import pages as audit_pages
     from zhihui.datastore import api as datastore_api
+    from zhihui.datastore import pages as datastore_pages
 
     app.include_router(accounts_api.router, prefix="/api/v1")
     app.include_router(catalog_api.router, prefix="/api/v1")
@@ -150,7 +151,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(accounts_pages.router)
     app.include_router(catalog_pages.router)
     app.include_router(audit_pages.router)
+    app.include_router(datastore_pages.router)
     audit_api.run_sequencer(app)
+    datastore_api.run_worker(app)
 
     vendor = settings_vendor_dir()
     if vendor.exists():

@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     max_request_bytes: int = 2 * 1024 * 1024
     # multipart uploads of data files (the datastore): CKAN resource_create/update, /api/v1
     max_upload_bytes: int = 4 * 1024 * 1024 * 1024
+    # datastore uploads larger than this become background jobs (docs/datastore.md); 0: never
+    ingest_background_bytes: int = 20 * 1024 * 1024
+    # threads of each app process that run background jobs (0: only `zhihui data worker`)
+    job_workers: int = 1
     token_days: int = 365
     # Behind a TLS-terminating proxy set this, so session cookies are Secure.
     https_only: bool = False

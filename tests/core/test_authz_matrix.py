@@ -55,6 +55,12 @@ class Showcase:
     owner_id: str
 
 
+@dataclass
+class Job:
+    actor_id: str | None
+    resource: R
+
+
 OPEN = R(JTJ, "unconditional")
 CONDITIONAL = R(JTJ, "conditional")
 UNOPENED = R(JTJ, "none")
@@ -73,6 +79,9 @@ EXPECTED: list[tuple[str, str, object, set[str]]] = [
     ("resource.delete", "deleted", DELETED, {"sysadmin"}),
     ("resource.restore", "deleted", DELETED, {"sysadmin"}),
     ("resource.purge", "deleted", DELETED, {"sysadmin"}),
+    ("datastore.job_read", "public's upload", Job("u-public", OPEN),
+     {"public"} | JTJ_EDITORS),
+    ("datastore.job_read", "deleted resource", Job("u-editor", DELETED), {"editor", "sysadmin"}),
     ("resource.create", "own org", Org(JTJ), JTJ_EDITORS),
     ("resource.create", "other org", Org(HBJ), {"other_editor", "other_admin", "sysadmin"}),
     ("org.read", "org", Org(JTJ), EVERYONE),

@@ -102,6 +102,10 @@ RULES: dict[str, Callable[[Actor, Any], bool]] = {
     "resource.delete": _resource_update,
     "resource.restore": lambda a, r: a.sysadmin,
     "resource.purge": lambda a, r: a.sysadmin,
+    # a background ingest job (datastore/jobs.py): who started it, and the resource's editors
+    "datastore.job_read": lambda a, job: (
+        (a.user_id is not None and a.user_id == job.actor_id)
+        or _resource_update(a, job.resource)),
     # organisations
     "org.read": lambda a, org: True,
     "org.create": lambda a, _: a.sysadmin,

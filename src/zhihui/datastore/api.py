@@ -3,15 +3,18 @@ parse, call the service, shape the answer."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Query, Request, UploadFile
-from fastapi.responses import FileResponse, StreamingResponse
+from fastapi import APIRouter, FastAPI, Form, Query, Request, UploadFile
+from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
-from zhihui.datastore import query, service
+from zhihui.datastore import jobs, query, service, stats
 from zhihui.datastore.schemas import SqlIn, VersionOut, json_param
-from zhihui.web.deps import ActorDep, SessionDep
+from zhihui.web.deps import ActorDep, LangDep, SessionDep
 
 router = APIRouter(tags=["datastore"])
 
@@ -20,9 +23,11 @@ def _root(request: Request):  # type: ignore[no-untyped-def]
     return request.app.state.settings.data_root
 
 
-@router.post("/datastore/{resource_id}/versions", response_model=VersionOut, status_code=201)
+@router.post("/datastore/{resource_id}/versions", response_model=VersionOut, status_code=201,
+             responses={202: {"description": "queued as a background job: the job, whose "
+                              "progress GET /api/v1/datastore/jobs/{id} shows"}})
 def upload(
-    resource_id: str, request: Request, session: SessionDep, actor: ActorDep,
+    resource_id: str, request: Request, session: SessionDep, actor: ActorDep, lang: LangDep,
     upload: UploadFile,
     format: Annotated[str | None, Form(description="csv tsv xlsx xls json ndjson parquet")] = None,
     sheet: Annotated[str | None, Form(description="XLSX/XLS sheet: name or number")] = None,
@@ -30,16 +35,61 @@ def upload(
     delimiter: Annotated[str | None, Form(max_length=1)] = None,
     header_row: Annotated[int | None, Form(ge=1, le=1000)] = None,
     types: Annotated[str | None, Form(description='JSON: {"column": "text", …}')] = None,
-) -> dict[str, Any]:
-    """Upload a file as the next version of the resource's data (needs resource.update)."""
+    background: Annotated[bool, Form(description="run as a background job (always above "
+                                     "the ingest_background_bytes setting)")] = False,
+) -> Any:
+    """Upload a file as the next version of the resource's data (needs resource.update).
+    Large files (or background=true) answer 202 with a job instead of 201 with the version."""
     options = service.IngestOptions(
         format=format or None, sheet=sheet or None, encoding=encoding or None,
         delimiter=delimiter or None, header_row=header_row,
         types=json_param("types", types, {}))
+    settings = request.app.state.settings
+    if jobs.should_background(upload.size or 0, background, settings.ingest_background_bytes):
+        job = jobs.submit(session, actor, resource_id, upload.file, upload.filename or "",
+                          options, data_root=_root(request))
+        session.commit()
+        return JSONResponse(jobs.job_dict(job, lang), status_code=202)
     version = service.ingest(session, actor, resource_id, upload.file, upload.filename or "",
                              options, data_root=_root(request))
     session.commit()
     return service.version_dict(version)
+
+
+@router.get("/datastore/jobs/{job_id}")
+def job(job_id: str, session: SessionDep, actor: ActorDep, lang: LangDep) -> dict[str, Any]:
+    """A background ingest: state (queued running succeeded failed), stage, progress, the
+    version it made or why it failed. For who uploaded it and the resource's editors."""
+    return jobs.job_dict(jobs.get_job(session, actor, job_id), lang)
+
+
+@router.get("/datastore/{resource_id}/jobs")
+def job_list(resource_id: str, session: SessionDep, actor: ActorDep,
+             lang: LangDep) -> list[dict[str, Any]]:
+    """The newest background jobs of a distribution that the caller may see."""
+    return [jobs.job_dict(j, lang) for j in jobs.list_jobs(session, actor, resource_id)]
+
+
+@router.get("/datastore/{resource_id}/stats")
+def column_stats(resource_id: str, request: Request, session: SessionDep, actor: ActorDep,
+                 version: Annotated[int | None, Query(ge=1)] = None) -> dict[str, Any]:
+    """Per column: type, nulls, distinct; min, max, mean of numbers and dates; top values."""
+    out = stats.column_stats(session, actor, resource_id, data_root=_root(request),
+                             number=version)
+    session.commit()  # the read's audit entry
+    return out
+
+
+@router.get("/datastore/{resource_id}/chart")
+def chart(resource_id: str, request: Request, session: SessionDep, actor: ActorDep,
+          column: Annotated[str, Query(max_length=300)],
+          bins: Annotated[int, Query(ge=1, le=100)] = stats.BINS,
+          version: Annotated[int | None, Query(ge=1)] = None) -> dict[str, Any]:
+    """Chart data of one column: a histogram (numbers) or counts per day/month/year (dates)."""
+    out = stats.chart(session, actor, resource_id, column, data_root=_root(request),
+                      number=version, bins=bins)
+    session.commit()  # the read's audit entry
+    return out
 
 
 @router.get("/datastore/{resource_id}")
@@ -110,3 +160,25 @@ def dump(
                             background=task)
     assert out.chunks is not None
     return StreamingResponse(out.chunks, media_type=out.media_type, headers=disposition)
+
+
+def run_worker(app: FastAPI) -> None:
+    """Background jobs run in ``settings.job_workers`` threads of each app process while it
+    runs (any process may take any job: the queue is the database)."""
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(a: FastAPI) -> AsyncIterator[Any]:
+        stop = threading.Event()
+        settings = a.state.settings
+        threads = [jobs.Worker(a.state.db, settings.data_root).start_thread(stop)
+                   for _ in range(max(0, settings.job_workers))]
+        try:
+            async with inner(a) as state:
+                yield state
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(timeout=2)  # a job still running is found stale and run again
+
+    app.router.lifespan_context = lifespan

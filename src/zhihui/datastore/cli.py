@@ -84,3 +84,35 @@ def versions(resource: str = typer.Argument(..., help="distribution id")) -> Non
         table.add_row(str(v["number"]), str(v["rows"]), v["filename"], v["sha256"][:12],
                       v["created"][:19], v["actor"])
     console.print(table)
+
+
+@app.command()
+def worker(
+    once: bool = typer.Option(False, "--once", help="run the queued jobs, then exit"),
+    poll: float = typer.Option(2.0, min=0.1, help="seconds between looks at an empty queue"),
+) -> None:
+    """Run background ingest jobs (large uploads) until stopped (Ctrl-C); any number of
+    workers, on any machine sharing the database and data root, may run side by side."""
+    import signal
+    import threading
+
+    from zhihui.datastore import jobs
+
+    settings = get_settings()
+
+    def show(p: dict) -> None:
+        console.print(f"  {p['job'][:8]} {STAGES.get(p['stage'], p['stage'])} "
+                      f"{p['done']}{'/' + str(p['total']) if p['total'] else ''}")
+
+    w = jobs.Worker(database(), settings.data_root, poll_seconds=poll, observe=show)
+    console.print(f"worker {w.name}")
+    if once:
+        for job_id, state in w.drain():
+            console.print(f"job {job_id}: {state}")
+        return
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        w.run_forever(stop)
+    except KeyboardInterrupt:
+        console.print("stopped")
