@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -17,6 +18,7 @@ from zhihui.core.errors import Conflict
 from zhihui.db import Database
 from zhihui.demo.city import CITY, DEMO_PASSWORD, OrgSpec, UserSpec, build_orgs, build_users
 from zhihui.demo.resources import ResourcePlan, build_resources
+from zhihui.demo.tables import build_tables, load_tables, personal_resources
 from zhihui.demo.templates import SHOWCASE_DESCRIPTIONS, SHOWCASES
 
 
@@ -31,7 +33,9 @@ class DemoPlan:
 
 def build_plan(seed: int = 2015) -> DemoPlan:
     orgs = build_orgs(seed)
-    return DemoPlan(orgs=orgs, users=build_users(), resources=build_resources(seed, orgs))
+    resources = build_resources(seed, orgs)
+    resources += personal_resources(orgs, resources)
+    return DemoPlan(orgs=orgs, users=build_users(), resources=resources)
 
 
 @dataclass(frozen=True)
@@ -40,13 +44,15 @@ class DemoSummary:
     users: int
     resources: int
     showcases: int
+    tables: int = 0  # resources whose data was loaded into the datastore
+    rows: int = 0
     password: str = DEMO_PASSWORD
     seconds: float = field(default=0.0, compare=False)
 
     def __str__(self) -> str:
         return (f"{self.orgs} organisations, {self.users} users (password {self.password}), "
-                f"{self.resources} resources, {self.showcases} showcases "
-                f"in {self.seconds:.1f} s")
+                f"{self.resources} resources, {self.showcases} showcases, "
+                f"{self.tables} tables ({self.rows:,} rows) in {self.seconds:.1f} s")
 
 
 def demo_is_loaded(db: Database) -> bool:
@@ -56,9 +62,14 @@ def demo_is_loaded(db: Database) -> bool:
         return s.scalar(select(Organisation.id).where(Organisation.name == CITY[0])) is not None
 
 
-def load_demo(db: Database, *, seed: int = 2015) -> DemoSummary:
-    """Create the demo city in one transaction: all of it, or nothing if a rule refuses."""
+def load_demo(db: Database, *, seed: int = 2015, tables: bool = False,
+              data_root: Path | None = None) -> DemoSummary:
+    """Create the demo city in one transaction: all of it, or nothing if a rule refuses.
+    With ``tables``, also the data of about seventy resources (``demo/tables.py``), ingested
+    under ``data_root`` (the settings' data root)."""
     started = time.perf_counter()
+    if tables and data_root is None:
+        raise ValueError("load_demo(tables=True) needs the data_root to store the tables in")
     if demo_is_loaded(db):
         raise Conflict("error.demo_loaded")
     plan = build_plan(seed)
@@ -98,6 +109,12 @@ def load_demo(db: Database, *, seed: int = 2015) -> DemoSummary:
                 s, actor, name=name, title=title, description=SHOWCASE_DESCRIPTIONS[name],
                 url=url, owner_title=owner_title, resources=[ids[k] for k in keys],
             )
+
+        loaded = []
+        if tables:
+            assert data_root is not None
+            loaded = load_tables(s, build_tables(plan.resources, seed), data_root=data_root)
     return DemoSummary(orgs=len(plan.orgs), users=len(plan.users),
                        resources=len(plan.resources), showcases=len(SHOWCASES),
+                       tables=len(loaded), rows=sum(t.rows for t in loaded),
                        seconds=time.perf_counter() - started)
