@@ -90,6 +90,38 @@ def _audit_entry_read(actor: Actor, entry: Any) -> bool:
     )
 
 
+def _case_read(actor: Actor, case: Any) -> bool:
+    # a case's parties: the organisation that must answer, the applicant, the operator;
+    # auditors read every case (Art. 50). Anonymous applicants use their receipt code.
+    return (
+        actor.sysadmin
+        or actor.auditor
+        or (case.owner_org_id is not None and case.owner_org_id in actor.memberships)
+        or (actor.user_id is not None and actor.user_id == case.applicant_id)
+    )
+
+
+def _grant_read(actor: Actor, g: Any) -> bool:
+    # Art. 46: the provider, the grantee (org or person), auditors and the operator
+    return (
+        actor.sysadmin
+        or actor.auditor
+        or g.provider_org_id in actor.memberships
+        or (g.grantee_org_id is not None and g.grantee_org_id in actor.memberships)
+        or (actor.user_id is not None and actor.user_id == g.grantee_user_id)
+    )
+
+
+def _application_read(actor: Actor, app: Any) -> bool:
+    return (
+        actor.sysadmin
+        or actor.auditor
+        or app.provider_org_id in actor.memberships
+        or (app.applicant_org_id is not None and app.applicant_org_id in actor.memberships)
+        or (actor.user_id is not None and actor.user_id == app.applicant_id)
+    )
+
+
 def _showcase_update(actor: Actor, showcase: Any) -> bool:
     return actor.sysadmin or (actor.user_id is not None and actor.user_id == showcase.owner_id)
 
@@ -121,10 +153,32 @@ RULES: dict[str, Callable[[Actor, Any], bool]] = {
     "showcase.create": lambda a, _: not a.is_anonymous,
     "showcase.update": _showcase_update,
     "showcase.delete": _showcase_update,
+    # privacy (Art. 48, 50; PIPL Art. 28, 55): the original of personal data stays with its
+    # owner; policies, classifications and impact assessments are the owner's to keep
+    "privacy.read_original": _resource_update,
+    "privacy.manage": _resource_update,
+    "privacy.read_assessment": lambda a, r: a.auditor or _resource_update(a, r),
     # the audit log (Art. 50)
     "audit.read_all": lambda a, _: a.sysadmin or a.auditor,
     "audit.read_entry": _audit_entry_read,
     "audit.checkpoint": lambda a, _: a.sysadmin or a.auditor,
+    # exchange (Art. 46, 48): grants, applications, subscriptions, feedback, statistics
+    "grant.read": _grant_read,
+    "grant.revoke": lambda a, g: _edits(a, g.provider_org_id),
+    "application.create_sharing": lambda a, r: bool(a.memberships)
+    and r.owner_org_id not in a.memberships,
+    "application.create_opening": lambda a, r: not a.is_anonymous,
+    "application.read": _application_read,
+    "application.decide": lambda a, app: _edits(a, app.provider_org_id),
+    "agreement.update": _resource_update,
+    "subscription.create": lambda a, _: not a.is_anonymous,
+    "feedback.create": lambda a, _: not a.is_anonymous,
+    "feedback.answer": lambda a, fb: _edits(a, fb.org_id),
+    "exchange.stats_org": lambda a, org: a.sysadmin or a.auditor or org.id in a.memberships,
+    # workflow cases: applications and requests (core/workflow; Art. 46, 50)
+    "workflow.read": _case_read,
+    "workflow.decide": lambda a, case: _edits(a, case.owner_org_id),
+    "workflow.escalate": lambda a, _: a.sysadmin,
 }
 
 ACTIONS = tuple(RULES)

@@ -88,6 +88,14 @@ class TooLarge(ZhihuiError):
     default_key = "error.too_large"
 
 
+class TooManyRequests(ZhihuiError):
+    """A quota or rate limit is used up (e.g. an opening grant's daily calls)."""
+
+    status = 429
+    ckan_type = "Authorization Error"
+    default_key = "error.too_many_requests"
+
+
 class FieldErrors:
     """Collects field messages, then raises ValidationFailed once with all of them."""
 

@@ -14,7 +14,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 # modules whose import registers listeners (each module adds its own line)
-LISTENERS: list[str] = []
+LISTENERS: list[str] = [
+    "zhihui.privacy.handlers",  # first: the narrowers after it see the protected view
+    "zhihui.exchange.handlers",
+]
 
 _handlers: dict[str, list[Callable[..., None]]] = {}
 _loaded = False
