@@ -140,15 +140,19 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from zhihui.core.audit import pages as audit_pages
     from zhihui.datastore import api as datastore_api
     from zhihui.datastore import pages as datastore_pages
+    from zhihui.privacy import api as privacy_api
+    from zhihui.privacy import pages as privacy_pages
 
     app.include_router(accounts_api.router, prefix="/api/v1")
     app.include_router(catalog_api.router, prefix="/api/v1")
     app.include_router(audit_api.router, prefix="/api/v1")
     app.include_router(datastore_api.router, prefix="/api/v1")
     app.include_router(datastore_api.dump_router)
+    app.include_router(privacy_api.router, prefix="/api/v1")
     app.include_router(ckan.router)
     app.include_router(dcat.router)
     app.include_router(accounts_pages.router)
+    app.include_router(privacy_pages.router)  # before /dataset/{id} of the catalogue
     app.include_router(catalog_pages.router)
     app.include_router(audit_pages.router)
     app.include_router(datastore_pages.router)

@@ -5,8 +5,8 @@ from zhihui.core.accounts import models as accounts_models  # noqa: F401
 from zhihui.core.audit import models as audit_models  # noqa: F401
 from zhihui.core.workflow import models as workflow_models  # noqa: F401
 from zhihui.datastore import models as datastore_models  # noqa: F401
+from zhihui.db import Base
 from zhihui.exchange import models as exchange_models  # noqa: F401
 from zhihui.privacy import models as privacy_models  # noqa: F401
-from zhihui.db import Base
 
 metadata = Base.metadata

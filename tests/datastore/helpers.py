@@ -1,4 +1,8 @@
-"""Files departments send, made in the test: GBK CSV with a title row, XLSX, NDJSON …"""
+"""Files departments send, made in the test: GBK CSV with a title row, XLSX, NDJSON …
+
+The bus lines' telephones are switchboards (fixed lines), not mobiles: a table of
+personal mobiles would be withheld from the public until a de-identification policy covers
+it (privacy, docs/privacy.md)."""
 
 from __future__ import annotations
 
@@ -13,11 +17,11 @@ from zhihui.db import Database
 
 BUS_LINES = [
     ["线路编号", "线路名称", "开通日期", "票价", "空调", "站点数", "联系电话", "备注"],
-    ["001", "1路", "2024/5/1", "2", "是", "20", "13812345678", "途经武林广场"],
-    ["002", "2路", "2024年5月2日", "2.5", "否", "18", "13912345678", "夜间交通线路"],
-    ["003", "K3路", "20240503", "", "是", "", "13712345678", "=HYPERLINK(\"http://x\")"],
-    ["004", "4路", "2024-05-04", "3", "否", "25", "13612345678", "+1 公交换乘"],
-    ["005", "5路", "2024-05-05", "1.5", "是", "12", "13512345678", "@西湖 交通枢纽"],
+    ["001", "1路", "2024/5/1", "2", "是", "20", "0571-87000001", "途经武林广场"],
+    ["002", "2路", "2024年5月2日", "2.5", "否", "18", "0571-87000002", "夜间交通线路"],
+    ["003", "K3路", "20240503", "", "是", "", "0571-87000003", "=HYPERLINK(\"http://x\")"],
+    ["004", "4路", "2024-05-04", "3", "否", "25", "0571-87000004", "+1 公交换乘"],
+    ["005", "5路", "2024-05-05", "1.5", "是", "12", "0571-87000005", "@西湖 交通枢纽"],
 ]
 
 

@@ -67,6 +67,10 @@ class Resource(Base):
     revision: Mapped[int] = mapped_column(Integer, default=1)
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     views: Mapped[int] = mapped_column(Integer, default=0)
+    # Data grade (GB/T 43697: general / important / core) and personal information (PIPL
+    # Art. 28: none / personal / sensitive_personal); rules in privacy/service.py.
+    grade: Mapped[str] = mapped_column(String(20), default="general", server_default="general")
+    personal: Mapped[str] = mapped_column(String(30), default="none", server_default="none")
 
     tags: Mapped[list[ResourceTag]] = relationship(
         cascade="all, delete-orphan", order_by="ResourceTag.name", lazy="selectin"

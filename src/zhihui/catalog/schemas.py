@@ -84,6 +84,10 @@ class ResourceIn(Input):
     temporal_end: date | None = None
     tags: list[str] = Field(default_factory=list, max_length=50)
     distributions: list[DistributionIn] | None = Field(default=None, max_length=100)
+    # None: keep what the resource has (privacy/service.py checks and never lowers them)
+    grade: str | None = Field(default=None, description="general / important / core")
+    personal: str | None = Field(default=None,
+                                 description="none / personal / sensitive_personal")
 
     @field_validator("tags", mode="before")
     @classmethod
@@ -135,6 +139,8 @@ class ResourceOut(BaseModel):
     modified: datetime
     revision: int
     deleted: bool
+    grade: str = "general"
+    personal: str = "none"
     labels: dict[str, dict[str, str]]
 
 

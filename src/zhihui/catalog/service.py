@@ -186,6 +186,10 @@ def _validate(
             e.add(f"distributions.{i}.url", "field.required")
         if d.url and not _safe_url(d.url):
             e.add(f"distributions.{i}.url", "field.url_invalid")
+    # Grade and personal information (GB/T 43697, PIPL Art. 28, 55): privacy's rules.
+    from zhihui.privacy import service as privacy
+
+    privacy.check_resource(session, data, existing, e)
     return org, e
 
 
@@ -301,6 +305,8 @@ def resource_dict(r: Resource, org: Organisation) -> dict[str, Any]:
         "modified": r.modified,
         "revision": r.revision,
         "deleted": r.deleted,
+        "grade": r.grade or "general",
+        "personal": r.personal or "none",
         "labels": labels_of(r),
     }
 
@@ -422,6 +428,10 @@ def _apply(session: Session, r: Resource, data: ResourceIn, org: Organisation) -
     r.title = r.title.strip()
     r.owner_org_id = org.id
     r.data_items = [i.model_dump() for i in data.data_items]
+    if data.grade is not None:
+        r.grade = data.grade
+    if data.personal is not None:
+        r.personal = data.personal
     wanted = list(dict.fromkeys(data.tags))
     have = {t.name: t for t in r.tags}
     r.tags = [have.get(name) or ResourceTag(name=name) for name in wanted]
