@@ -138,6 +138,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from zhihui.core.accounts import pages as accounts_pages
     from zhihui.core.audit import api as audit_api
     from zhihui.core.audit import pages as audit_pages
+    from zhihui.core.workflow import api as workflow_api
+    from zhihui.core.workflow import pages as workflow_pages
     from zhihui.datastore import api as datastore_api
     from zhihui.datastore import pages as datastore_pages
     from zhihui.privacy import api as privacy_api
@@ -147,6 +149,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(catalog_api.router, prefix="/api/v1")
     app.include_router(audit_api.router, prefix="/api/v1")
     app.include_router(datastore_api.router, prefix="/api/v1")
+    app.include_router(workflow_api.router, prefix="/api/v1")
     app.include_router(datastore_api.dump_router)
     app.include_router(privacy_api.router, prefix="/api/v1")
     app.include_router(ckan.router)
@@ -155,8 +158,10 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(privacy_pages.router)  # before /dataset/{id} of the catalogue
     app.include_router(catalog_pages.router)
     app.include_router(audit_pages.router)
+    app.include_router(workflow_pages.router)
     app.include_router(datastore_pages.router)
     audit_api.run_sequencer(app)
+    workflow_api.run_deadline_check(app)
     datastore_api.run_worker(app)
 
     vendor = settings_vendor_dir()

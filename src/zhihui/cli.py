@@ -10,6 +10,7 @@ from zhihui.catalog.cli import app as catalog_app
 from zhihui.core.accounts.cli import fail, org_app, token_app, user_app
 from zhihui.core.audit.cli import app as audit_app
 from zhihui.core.errors import ZhihuiError
+from zhihui.core.workflow.cli import app as workflow_app
 from zhihui.datastore.cli import app as data_app
 from zhihui.db import Database, upgrade
 from zhihui.settings import get_settings
@@ -28,6 +29,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(audit_app, name="audit")
 app.add_typer(data_app, name="data")
+app.add_typer(workflow_app, name="workflow")
 
 console = Console()
 

@@ -56,6 +56,12 @@ class Showcase:
 
 
 @dataclass
+class Case:
+    owner_org_id: str | None
+    applicant_id: str | None
+
+
+@dataclass
 class Job:
     actor_id: str | None
     resource: R
@@ -108,6 +114,12 @@ EXPECTED: list[tuple[str, str, object, set[str]]] = [
                                                                   "sysadmin"}),
     ("audit.read_entry", "anonymous read", Entry(None, None), {"auditor", "sysadmin"}),
     ("audit.checkpoint", "-", None, {"auditor", "sysadmin"}),
+    ("workflow.read", "jtj's case by public", Case(JTJ, "u-public"),
+     {"public", "member", "editor", "admin", "auditor", "sysadmin"}),
+    ("workflow.read", "operator's case", Case(None, None), {"auditor", "sysadmin"}),
+    ("workflow.decide", "jtj's case", Case(JTJ, "u-public"), JTJ_EDITORS),
+    ("workflow.decide", "operator's case", Case(None, "u-editor"), {"sysadmin"}),
+    ("workflow.escalate", "-", None, {"sysadmin"}),
 ]
 
 
