@@ -142,6 +142,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from zhihui.core.workflow import pages as workflow_pages
     from zhihui.datastore import api as datastore_api
     from zhihui.datastore import pages as datastore_pages
+    from zhihui.exchange import api as exchange_api
     from zhihui.privacy import api as privacy_api
     from zhihui.privacy import pages as privacy_pages
 
@@ -152,17 +153,19 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(workflow_api.router, prefix="/api/v1")
     app.include_router(datastore_api.dump_router)
     app.include_router(privacy_api.router, prefix="/api/v1")
+    app.include_router(exchange_api.router, prefix="/api/v1")
     app.include_router(ckan.router)
     app.include_router(dcat.router)
     app.include_router(accounts_pages.router)
     app.include_router(privacy_pages.router)  # before /dataset/{id} of the catalogue
     app.include_router(catalog_pages.router)
     app.include_router(audit_pages.router)
-    app.include_router(workflow_pages.router)
     app.include_router(datastore_pages.router)
+    app.include_router(workflow_pages.router)
     audit_api.run_sequencer(app)
-    workflow_api.run_deadline_check(app)
     datastore_api.run_worker(app)
+    workflow_api.run_deadline_check(app)
+    exchange_api.run_delivery_worker(app)
 
     vendor = settings_vendor_dir()
     if vendor.exists():

@@ -1,0 +1,153 @@
+"""/api/v1/exchange: grants, applications, subscriptions and their delivery log, the changes
+feed, feedback, statistics, the one-enterprise profile; and the webhook delivery worker that
+runs beside the app. Parse, call the service, shape the answer."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from typing import Annotated, Any
+
+from fastapi import APIRouter, FastAPI, Query, Request
+
+from zhihui.core.errors import ZhihuiError
+from zhihui.exchange import grants, subscriptions
+from zhihui.exchange.schemas import KeyOut, RevokeIn, SubscriptionIn, SubscriptionOut
+from zhihui.exchange.service import refuse
+from zhihui.web.deps import ActorDep, SessionDep
+
+router = APIRouter(prefix="/exchange", tags=["exchange"])
+log = logging.getLogger(__name__)
+
+
+# --- grants ----------------------------------------------------------------------------------
+
+
+@router.get("/grants")
+def list_grants(session: SessionDep, actor: ActorDep, resource_id: str | None = None,
+                live: bool = False) -> list[dict[str, Any]]:
+    """Grants given by or to the caller's organisations, or to the caller."""
+    found = grants.visible(session, actor, resource_id=resource_id, live_only=live)
+    return [grants.grant_dict(g) for g in found]
+
+
+@router.get("/grants/expiring")
+def expiring_grants(session: SessionDep, actor: ActorDep,
+                    days: Annotated[int, Query(ge=1, le=365)] = grants.EXPIRING_DAYS
+                    ) -> list[dict[str, Any]]:
+    """Live grants ending within ``days``: renew them by a new application."""
+    return [grants.grant_dict(g) for g in grants.expiring(session, actor, days)]
+
+
+@router.get("/grants/{grant_id}")
+def get_grant(grant_id: str, session: SessionDep, actor: ActorDep) -> dict[str, Any]:
+    return grants.grant_dict(grants.get(session, actor, grant_id))
+
+
+@router.post("/grants/{grant_id}/revoke")
+def revoke_grant(grant_id: str, body: RevokeIn, session: SessionDep,
+                 actor: ActorDep) -> dict[str, Any]:
+    """Revoke at once (the provider's editors, the operator)."""
+    g = grants.revoke(session, actor, grant_id, body.reason)
+    session.commit()
+    return grants.grant_dict(g)
+
+
+@router.post("/grants/{grant_id}/key", response_model=KeyOut, status_code=201)
+def grant_key(grant_id: str, session: SessionDep, actor: ActorDep) -> dict[str, Any]:
+    """The API key of one's opening grant (shown once; a new one replaces the old)."""
+    g, secret = grants.issue_key(session, actor, grant_id)
+    session.commit()
+    return {"grant_id": g.id, "key": secret, "quota_per_day": g.quota_per_day}
+
+
+# --- subscriptions and the changes feed ------------------------------------------------------
+
+
+@router.post("/subscriptions", response_model=SubscriptionOut, status_code=201)
+def subscribe(body: SubscriptionIn, session: SessionDep, actor: ActorDep) -> dict[str, Any]:
+    """Subscribe to a resource's new versions: a webhook (signed) and/or the feed."""
+    sub, secret = subscriptions.subscribe(session, actor, body.resource_id, url=body.url,
+                                          secret=body.secret)
+    session.commit()
+    return {**subscriptions.subscription_dict(sub), "secret": secret}
+
+
+@router.get("/subscriptions", response_model=list[SubscriptionOut])
+def my_subscriptions(session: SessionDep, actor: ActorDep) -> list[dict[str, Any]]:
+    return [subscriptions.subscription_dict(s) for s in subscriptions.mine(session, actor)]
+
+
+@router.delete("/subscriptions/{subscription_id}", response_model=SubscriptionOut)
+def unsubscribe(subscription_id: str, session: SessionDep, actor: ActorDep) -> dict[str, Any]:
+    sub = subscriptions.unsubscribe(session, actor, subscription_id)
+    session.commit()
+    return subscriptions.subscription_dict(sub)
+
+
+@router.get("/subscriptions/{subscription_id}/deliveries")
+def deliveries(subscription_id: str, session: SessionDep, actor: ActorDep,
+               limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:
+    """The delivery log: each message, its status and every attempt (time, code, error)."""
+    return subscriptions.deliveries(session, actor, subscription_id, limit)
+
+
+@router.post("/subscriptions/{subscription_id}/verify")
+async def verify(subscription_id: str, request: Request, session: SessionDep,
+                 actor: ActorDep) -> dict[str, Any]:
+    """Check a message and its ``Zhihui-Signature`` header against this subscription's
+    secret, as a receiver would: forged (403), replayed (403) and malformed (400) signatures
+    are refused and audited."""
+    body = await request.body()
+    sub = subscriptions.get(session, actor, subscription_id)
+    try:
+        stamp = subscriptions.verify(sub.secret, body,
+                                     request.headers.get(subscriptions.SIGNATURE_HEADER, ""))
+    except ZhihuiError as exc:
+        refuse(session, actor, exc, "subscription.verify", "subscription", sub.id)
+    return {"valid": True, "timestamp": stamp}
+
+
+@router.get("/changes")
+def changes(session: SessionDep, actor: ActorDep,
+            since: Annotated[str | None, Query(max_length=200,
+                                               description="the cursor returned last")] = None,
+            resource: Annotated[str | None, Query(max_length=100)] = None,
+            limit: Annotated[int, Query(ge=1, le=subscriptions.FEED_MAX)] = 100
+            ) -> dict[str, Any]:
+    """New versions the caller may read, oldest first, after ``since``; poll again with the
+    returned ``cursor``."""
+    return subscriptions.changes(session, actor, since, limit=limit, resource_id=resource)
+
+
+# --- the delivery worker ---------------------------------------------------------------------
+
+
+def run_delivery_worker(app: FastAPI) -> None:
+    """Post due webhook deliveries every ``subscriptions.WORKER_INTERVAL`` seconds while the
+    app runs (any number of processes may: deliveries are leased)."""
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(a: FastAPI) -> AsyncIterator[Any]:
+        task = asyncio.create_task(_loop(a))
+        try:
+            async with inner(a) as state:
+                yield state
+        finally:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
+
+    app.router.lifespan_context = lifespan
+
+
+async def _loop(app: FastAPI) -> None:
+    while True:
+        await asyncio.sleep(subscriptions.WORKER_INTERVAL)
+        try:
+            await asyncio.to_thread(subscriptions.deliver_due, app.state.db)
+        except Exception:  # noqa: BLE001 - the next round tries again
+            log.exception("webhook delivery failed")
