@@ -78,8 +78,11 @@ def serve(
 def demo(
     if_empty: bool = typer.Option(False, "--if-empty", help="do nothing if the demo is loaded"),
     seed: int = typer.Option(2015, help="random seed; the same seed gives the same city"),
+    no_tables: bool = typer.Option(False, "--no-tables",
+                                   help="catalogue only: do not load the resources' data"),
 ) -> None:
-    """Load the demo city: organisations, users for every role, catalogue resources."""
+    """Load the demo city: organisations, users for every role, catalogue resources and the
+    data of about seventy of them (timed)."""
     from zhihui.demo import demo_is_loaded, load_demo
 
     settings = get_settings()
@@ -88,7 +91,8 @@ def demo(
         console.print("demo city already loaded")
         return
     try:
-        summary = load_demo(database, seed=seed)
+        summary = load_demo(database, seed=seed, tables=not no_tables,
+                            data_root=settings.data_root)
     except ZhihuiError as exc:
         fail(exc)
     console.print(f"[green]demo city loaded[/green]: {summary}")

@@ -185,3 +185,22 @@ def test_anonymous_users_read_an_opened_table_but_not_an_unopened_one(city: City
         assert client.get(f"/datastore/dump/{opened}").status_code == 200
         assert client.get(f"{V1}/{closed}/search").status_code == 404
         assert client.get(f"/datastore/dump/{closed}").status_code == 404
+
+
+def test_the_command_loads_the_catalogue_alone_with_no_tables(settings: Settings,
+                                                               monkeypatch: pytest.MonkeyPatch):
+    # Last in this module: on PostgreSQL the ``settings`` fixture empties the shared database.
+    from typer.testing import CliRunner
+
+    from zhihui.cli import app
+
+    monkeypatch.setenv("ZHIHUI_HOME", str(settings.home))
+    monkeypatch.setenv("ZHIHUI_DATABASE_URL", settings.sqlalchemy_url)
+    result = CliRunner().invoke(app, ["demo", "--no-tables"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())  # the console wraps long lines
+    assert "384 resources" in said and "0 tables (0 rows)" in said
+    db = Database(settings.sqlalchemy_url)
+    with db.session() as s:
+        assert s.scalar(select(DatastoreVersion.id).limit(1)) is None
+    db.engine.dispose()
