@@ -69,6 +69,13 @@ def _datetime_text(v: str) -> str:
     return f"rtrim({_normalised(v)}, ':')"
 
 
+def _then(first: str, second: str) -> str:
+    """SQL ``first AND second`` that evaluates ``second`` only where ``first`` holds: DuckDB
+    evaluates both sides of AND over a whole vector, and a failing ``try_strptime`` is slow
+    (~10x a regex), so the regex must filter before it (CASE evaluates per branch)."""
+    return f"(CASE WHEN {first} THEN {second} ELSE false END)"
+
+
 def matches(kind: str, v: str) -> str:
     """SQL: the non-null trimmed cell ``v`` is a value of ``kind``."""
     if kind == "integer":
@@ -80,12 +87,55 @@ def matches(kind: str, v: str) -> str:
         return f"lower({v}) IN ({words})"
     if kind == "date":
         # the fraction part of 2024.05.01 must not be mistaken: regex first, then a real date
-        return (f"(regexp_full_match({v}, '{_DATE}') AND "
-                f"try_strptime({_normalised(v)}, {DATE_FORMATS}) IS NOT NULL)")
+        return _then(f"regexp_full_match({v}, '{_DATE}')",
+                     f"try_strptime({_normalised(v)}, {DATE_FORMATS}) IS NOT NULL")
     if kind == "datetime":
-        return (f"(regexp_full_match({v}, '({_DATE}){_TIME}') AND "
-                f"try_strptime({_datetime_text(v)}, {DATETIME_FORMATS}) IS NOT NULL)")
+        return _then(f"regexp_full_match({v}, '({_DATE}){_TIME}')",
+                     f"try_strptime({_datetime_text(v)}, {DATETIME_FORMATS}) IS NOT NULL")
     return "true"
+
+
+_PLAIN_DATE = r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}"
+_PLAIN_TIME = r" [0-9]{1,2}:[0-9]{1,2}(:[0-9]{1,2})?"
+_PLAIN_DATETIME_FORMATS = "['%Y-%m-%d %H:%M:%S', '%Y-%m-%d %H:%M']"
+
+
+def plain(kind: str, c: str) -> str:
+    """SQL: the raw cell ``c`` (not trimmed) is a value of ``kind`` written the plain way
+    machines export it (12, 2.5, 2024-05-01, 2024-05-01 08:30:00, 是). Every plain cell also
+    ``matches`` the kind, and ``plain_cast`` reads it to the same value as ``cast``: the
+    cheap check the write tries first, before the full one (trim, null tokens, Chinese
+    dates) that a column needs only when one of its cells is not plain."""
+    if kind == "integer":
+        return f"regexp_full_match({c}, '{_INT}')"
+    if kind == "decimal":
+        return f"regexp_full_match({c}, '{_INT}|{_DEC}')"
+    if kind == "boolean":
+        words = ", ".join(f"'{w}'" for w in TRUE_WORDS + FALSE_WORDS)
+        return f"lower({c}) IN ({words})"
+    if kind == "date":
+        return _then(f"regexp_full_match({c}, '{_PLAIN_DATE}')",
+                     f"try_strptime({c}, '%Y-%m-%d') IS NOT NULL")
+    if kind == "datetime":
+        return _then(f"regexp_full_match({c}, '{_PLAIN_DATE}{_PLAIN_TIME}')",
+                     f"try_strptime({c}, {_PLAIN_DATETIME_FORMATS}) IS NOT NULL")
+    return "true"
+
+
+def plain_cast(kind: str, c: str) -> str:
+    """SQL: a ``plain`` cell as a value of ``kind``."""
+    if kind == "integer":
+        return f"CAST({c} AS BIGINT)"
+    if kind == "decimal":
+        return f"CAST({c} AS DOUBLE)"
+    if kind == "boolean":
+        true = ", ".join(f"'{w}'" for w in TRUE_WORDS)
+        return f"(lower({c}) IN ({true}))"
+    if kind == "date":
+        return f"CAST(strptime({c}, '%Y-%m-%d') AS DATE)"
+    if kind == "datetime":
+        return f"strptime({c}, {_PLAIN_DATETIME_FORMATS})"
+    return c
 
 
 def mobile(v: str) -> str:

@@ -1,7 +1,9 @@
-"""Reading departments' files as they are into a DuckDB table of text columns (``raw``: c0,
-c1 … in file order): format and encoding detection, streamed transcoding to UTF-8, delimiter
-sniffing, title rows above the header, and the rows that cannot be read (with their line
-number and the reason). Types are decided afterwards (``infer.py``) over that table."""
+"""Reading departments' files as they are into a relation of text columns (c0, c1 … in file
+order): format and encoding detection, streamed transcoding to UTF-8, delimiter sniffing, title
+rows above the header, and the rows that cannot be read (with their line number and the
+reason). A CSV is not loaded here: ``csv_scan`` is the ``read_csv`` that the write scans once,
+straight into the typed Parquet (``versions.py``); other formats fill a table ``raw``. Types
+are decided afterwards (``infer.py``)."""
 
 from __future__ import annotations
 
@@ -58,6 +60,13 @@ class Loaded:
     sheets: list[str] = field(default_factory=list)
     rejected: list[dict[str, Any]] = field(default_factory=list)  # first MAX_REJECTS_LISTED
     rows_rejected: int = 0
+    csv: Path | None = None  # a CSV (in UTF-8) read by ``csv_scan`` instead of a table
+    skip: int = 0  # lines before the first data row of ``csv``
+
+    def source(self, limit: int | None = None) -> str:
+        """SQL for the rows of text cells: the CSV scan, or the table ``raw``."""
+        rel = csv_scan(self) if self.csv else "raw"
+        return f"(SELECT * FROM {rel} LIMIT {limit})" if limit is not None else rel
 
 
 # --- detection -------------------------------------------------------------------------------
@@ -352,33 +361,47 @@ def load_csv(con: Any, path: Path, work: Path, *, tsv: bool, encoding: str | Non
     loaded = Loaded(names=names, source_format="tsv" if tsv else "csv",
                     encoding=enc,
                     delimiter=delim, header_row=skip)
-    if progress:
-        progress("parse", 0, 0)
+    loaded.csv, loaded.skip = source, skip
+    return loaded
+
+
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def csv_scan(loaded: Loaded) -> str:
+    """DuckDB's parallel CSV reader over the file, every column as text; rows it cannot read
+    go to its ``reject_errors`` table (read by ``csv_rejects`` after the scan)."""
+    width = len(loaded.names)
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
-    con.execute(
-        f"CREATE TABLE raw AS SELECT * FROM read_csv(?, header=false, skip={skip}, "
-        f"columns={columns}, delim=?, quote='\"', escape='\"', auto_detect=false, "
-        f"store_rejects=true, max_line_size=4194304)",
-        [str(source), delim],
-    )
+    return (f"read_csv({_sql_text(str(loaded.csv))}, header=false, skip={loaded.skip}, "
+            f"columns={columns}, delim={_sql_text(loaded.delimiter)}, quote='\"', escape='\"', "
+            f"auto_detect=false, store_rejects=true, max_line_size=4194304)")
+
+
+REJECT_REASONS = {"TOO MANY COLUMNS": "too_many_fields", "MISSING COLUMNS": "missing_fields",
+                  "UNQUOTED VALUE": "quote", "INVALID UNICODE": "encoding",
+                  "LINE SIZE OVER MAXIMUM": "line_too_long", "INVALID STATE": "quote"}
+
+
+def csv_rejects(con: Any, loaded: Loaded) -> None:
+    """The rows the last CSV scan on ``con`` could not read, with line, column and reason."""
+    width = len(loaded.names)
     rejects = con.execute(
         "SELECT line, column_idx, error_type, csv_line FROM reject_errors ORDER BY line "
         f"LIMIT {MAX_REJECTS_LISTED}").fetchall()
     loaded.rows_rejected = con.execute(
         "SELECT count(DISTINCT line) FROM reject_errors").fetchone()[0]
-    reasons = {"TOO MANY COLUMNS": "too_many_fields", "MISSING COLUMNS": "missing_fields",
-               "UNQUOTED VALUE": "quote", "INVALID UNICODE": "encoding",
-               "LINE SIZE OVER MAXIMUM": "line_too_long", "INVALID STATE": "quote"}
+    loaded.rejected = []
     seen: set[int] = set()
     for line, column_idx, error_type, csv_line in rejects:
         if line in seen:
             continue
         seen.add(line)
-        column = names[column_idx - 1] if column_idx and 0 < column_idx <= width else None
+        column = loaded.names[column_idx - 1] if column_idx and 0 < column_idx <= width else None
         loaded.rejected.append({
             "row": int(line), "column": column, "value": (csv_line or "")[:200],
-            "reason": reasons.get(str(error_type), "unreadable")})
-    return loaded
+            "reason": REJECT_REASONS.get(str(error_type), "unreadable")})
 
 
 def sniff_delimiter(text: str, default: str) -> str:
@@ -605,5 +628,6 @@ def load_parquet(con: Any, path: Path) -> Loaded:
     _check_width(len(names))
     select = ", ".join(f'CAST("{n.replace(chr(34), chr(34) * 2)}" AS VARCHAR) AS c{i}'
                        for i, n in enumerate(names))
-    con.execute(f"CREATE TABLE raw AS SELECT {select} FROM read_parquet(?)", [str(path)])
+    # a view: the write scans the file once, no copy of it as a text table
+    con.execute(f"CREATE VIEW raw AS SELECT {select} FROM read_parquet({_sql_text(str(path))})")
     return Loaded(names=column_names(names, len(names)), source_format="parquet")

@@ -62,12 +62,16 @@ class Storage:
                     progress(len(chunk))
         return path, digest.hexdigest(), size
 
-    def keep_original(self, path: Path, sha256: str) -> Path:
-        """Store the upload under its hash (once; the same file uploaded twice is kept once)."""
+    def keep_original(self, path: Path, sha256: str, *, move: bool = False) -> Path:
+        """Store the upload under its hash (once; the same file uploaded twice is kept once).
+        ``move``: ``path`` is a work file on this filesystem, renamed into place, not copied."""
         target = self.original(sha256)
         if target.exists():
             return target
         target.parent.mkdir(parents=True, exist_ok=True)
+        if move:
+            os.replace(path, target)
+            return target
         tmp = self.tmp / f"original-{uuid.uuid4().hex}"
         shutil.copyfile(path, tmp)
         os.replace(tmp, target)

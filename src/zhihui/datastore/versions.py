@@ -2,12 +2,25 @@
 jobs). The files are written under a temporary name and published atomically; the version row,
 ``datastore_active``, the resource's data items and the audit entry join the caller's
 transaction, and ``datastore.version_published`` is announced to the modules that listen
-(privacy scans it, exchange tells subscribers). A failure leaves the previous version current."""
+(privacy scans it, exchange tells subscribers). A failure leaves the previous version current.
+
+Ingest streams, in one scan of the source: the types come from a sample (the first
+``SAMPLE_ROWS`` rows); the write then reads the whole file once with DuckDB's parallel CSV
+reader, checks every cell against its column's type while casting it, and writes the typed
+Parquet. A cell that breaks its column's type stops that scan (``error()`` in the SQL, naming
+the column), the column falls back to the full check or to its next candidate type, and the
+write starts again: clean files are read once, files whose sample lied are read again. The
+statistics are then read from the Parquet (columnar, fast), and the upload is hashed and kept
+by a thread while DuckDB reads it. DuckDB's memory is capped (``INGEST_MEMORY``); beyond it, it
+spills to the work folder, so a file of any size goes through in bounded memory."""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import re
 import shutil
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -25,11 +38,15 @@ from zhihui.datastore import infer, query
 from zhihui.datastore import ingest as reading
 from zhihui.datastore.ingest import Loaded, Progress, bad_file
 from zhihui.datastore.models import DatastoreVersion
-from zhihui.datastore.storage import DATA_FILE, Storage
+from zhihui.datastore.storage import CHUNK, DATA_FILE, Storage
 from zhihui.db import new_id, utcnow
 
 SAMPLE_ROWS = 10_000
-INGEST_MEMORY = "1GB"  # DuckDB spills to the work folder beyond this: bounded memory
+INGEST_MEMORY = "512MB"  # DuckDB spills to the work folder beyond this: bounded memory
+INGEST_THREADS = 2
+COMPRESSION = "snappy"  # zstd: files ~30% smaller, the write ~30% slower (benchmarks/)
+BAD_CELL = "zhihui-bad-cell:"  # the error() a cell that breaks its column's type raises
+PROGRESS_SECONDS = 0.5
 MAX_DATA_ITEMS = 500  # catalog.schemas.ResourceIn.data_items
 
 
@@ -70,27 +87,32 @@ def ingest(
     storage = Storage(data_root)
     work = storage.work_dir()
     published: str | None = None
+    keeper: _Keeper | None = None
     con = duckdb.connect(":memory:", config={
-        "memory_limit": INGEST_MEMORY, "temp_directory": str(work / "spill"),
+        "memory_limit": INGEST_MEMORY, "threads": INGEST_THREADS,
+        "temp_directory": str(work / "spill"), "preserve_insertion_order": True,
         "autoinstall_known_extensions": False, "autoload_known_extensions": False})
     try:
         progress = options.progress
         if isinstance(source, str | Path):
-            with open(source, "rb") as f:
-                upload, sha256, size = _receive(storage, f, work, progress, Path(source))
-            filename = filename or Path(source).name
+            # read in place; a thread hashes it and copies it into the work folder meanwhile
+            upload = Path(source)
+            size = upload.stat().st_size
+            if progress:
+                progress("receive", 0, size)
+            keeper = _Keeper(upload, work / "upload")
+            keeper.start()
+            filename = filename or upload.name
         else:
             upload, sha256, size = _receive(storage, source, work, progress, None)
         fmt = reading.detect_format(upload, filename, options.format)
         loaded = _load(con, upload, work, fmt, options, size)
-        rows = con.execute("SELECT count(*) FROM raw").fetchone()[0]
-        _check_rejects(loaded, rows, options.max_rejected)
-        if progress:
-            progress("infer", 0, 0)
-        kinds = _infer(con, loaded.names, options.types)
         out = work / "version"
         out.mkdir()
-        stats, cell_rejects = _write(con, loaded.names, kinds, out / DATA_FILE)
+        kinds, rows, cell_rejects = _write(con, loaded, options.types, out / DATA_FILE,
+                                           progress)
+        _check_rejects(loaded, rows, options.max_rejected)
+        stats = _stats(con, out / DATA_FILE, loaded.names, kinds, rows)
         columns = [
             {"id": name, "type": kinds[i], "item_type": infer.ITEM_TYPE[kinds[i]],
              "length": stats[i]["max_length"] or None}
@@ -98,12 +120,14 @@ def ingest(
         ]
         report = _report(loaded, rows, columns, stats, cell_rejects)
         con.close()
+        if keeper is not None:
+            sha256 = keeper.result()
 
         number = (session.scalar(select(func.max(DatastoreVersion.number)).where(
             DatastoreVersion.distribution_id == d.id)) or 0) + 1
         version_id = new_id()
         published = storage.publish(out, d.id, version_id)
-        storage.keep_original(upload, sha256)
+        storage.keep_original(work / "upload", sha256, move=True)
         version = DatastoreVersion(
             id=version_id, distribution_id=d.id, resource_id=r.id, number=number,
             sha256=sha256, filename=(filename or "")[:300], source_format=loaded.source_format,
@@ -135,7 +159,38 @@ def ingest(
     finally:
         with contextlib.suppress(duckdb.Error):
             con.close()
+        if keeper is not None:
+            keeper.join()
         shutil.rmtree(work, ignore_errors=True)
+
+
+class _Keeper(threading.Thread):
+    """Hashes a file and copies it into the work folder (to be kept as the original) while
+    DuckDB reads it: the upload is read once more, on the other core, not in the way.
+    ``hashlib`` releases the GIL on large chunks."""
+
+    def __init__(self, path: Path, target: Path) -> None:
+        super().__init__(daemon=True)
+        self.path, self.target = path, target
+        self.sha256 = ""
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            digest = hashlib.sha256()
+            with open(self.path, "rb") as src, open(self.target, "wb") as out:
+                while chunk := src.read(CHUNK):
+                    digest.update(chunk)
+                    out.write(chunk)
+            self.sha256 = digest.hexdigest()
+        except BaseException as exc:  # handed to the ingest, which raises it
+            self.error = exc
+
+    def result(self) -> str:
+        self.join()
+        if self.error is not None:
+            raise self.error
+        return self.sha256
 
 
 def _receive(storage: Storage, f: BinaryIO, work: Path, progress: Progress | None,
@@ -180,85 +235,181 @@ def _check_rejects(loaded: Loaded, rows: int, max_rejected: float) -> None:
                        width=len(loaded.names))
 
 
-def _infer(con: duckdb.DuckDBPyConnection, names: list[str], overrides: dict[str, str]
-           ) -> list[str]:
-    """Each column's type: candidates from a sample, verified over the whole column."""
-    width = len(names)
-    exprs = []
+def _sample(con: duckdb.DuckDBPyConnection, loaded: Loaded
+            ) -> tuple[list[list[str]], list[dict[str, bool]]]:
+    """Per column, the types every sampled cell satisfies (most specific first, text last),
+    and for each type whether every sampled cell is written the plain way (``infer.plain``)."""
+    con.execute(f"CREATE TEMP TABLE sample AS SELECT * FROM {loaded.source(SAMPLE_ROWS)}")
+    kinds = infer.PREFERENCE[:-1]
+    width = len(loaded.names)
+    # three statements, not one: DuckDB evaluates one with ~150 filtered counts 3x slower
+    groups: list[list[str]] = [[], [], []]
     for i in range(width):
-        v = infer.cell(f"c{i}")
-        exprs.append(f"count({v})")
-        exprs.append(f"count(*) FILTER (WHERE {v} IS NOT NULL AND {infer.mobile(v)})")
-        for kind in infer.PREFERENCE[:-1]:
-            exprs.append(f"count(*) FILTER (WHERE {v} IS NOT NULL AND {infer.matches(kind, v)})")
-    per = 2 + len(infer.PREFERENCE) - 1
-    sample = con.execute(
-        f"SELECT {', '.join(exprs)} FROM (SELECT * FROM raw LIMIT {SAMPLE_ROWS})").fetchone()
+        c = f"c{i}"
+        v = infer.cell(c)
+        groups[0] += [f"count({v})",
+                      f"count(*) FILTER (WHERE {v} IS NOT NULL AND {infer.mobile(v)})"]
+        groups[1] += [f"count(*) FILTER (WHERE {v} IS NOT NULL AND {infer.matches(k, v)})"
+                      for k in kinds]
+        groups[2] += [f"count(*) FILTER (WHERE {c} IS NOT NULL AND NOT {infer.plain(k, c)})"
+                      for k in kinds]
+    got = [con.execute(f"SELECT {', '.join(g)} FROM sample").fetchone() if width else ()
+           for g in groups]
+    n = len(kinds)
     options: list[list[str]] = []
-    for i, name in enumerate(names):
-        got = sample[i * per:(i + 1) * per]
-        counts = dict(zip(infer.PREFERENCE[:-1], got[2:], strict=True))
-        options.append(infer.candidates(name, counts, got[0], got[1]))
+    plain: list[dict[str, bool]] = []
+    for i, name in enumerate(loaded.names):
+        counts = dict(zip(kinds, got[1][i * n:(i + 1) * n], strict=True))
+        options.append(infer.candidates(name, counts, got[0][2 * i], got[0][2 * i + 1]))
+        plain.append({k: bad == 0
+                      for k, bad in zip(kinds, got[2][i * n:(i + 1) * n], strict=True)})
+    con.execute("DROP TABLE sample")
+    return options, plain
+
+
+def _column(i: int, kind: str, mode: str) -> str:
+    """SQL for column ``i`` of the source as ``kind``. ``plain``/``full``: a cell that is
+    not a value of ``kind`` stops the scan with ``BAD_CELL`` and the column's number;
+    ``override`` (an editor's type): such a cell is NULL, and reported."""
+    c = infer.quote(f"c{i}")
+    if kind == "text":
+        return c
+    if mode == "override":
+        return infer.cast(kind, infer.cell(f"c{i}"), c)
+    bad = f"error('{BAD_CELL}{i}')"
+    if mode == "plain":
+        return (f"CASE WHEN {c} IS NULL THEN NULL WHEN {infer.plain(kind, c)} THEN "
+                f"{infer.plain_cast(kind, c)} ELSE {bad} END")
+    v = infer.cell(f"c{i}")
+    return (f"CASE WHEN {v} IS NULL THEN NULL WHEN {infer.matches(kind, v)} THEN "
+            f"{infer.cast(kind, v, c)} ELSE {bad} END")
+
+
+def _write(con: duckdb.DuckDBPyConnection, loaded: Loaded, overrides: dict[str, str],
+           target: Path, progress: Progress | None
+           ) -> tuple[list[str], int, list[dict[str, Any]]]:
+    """Infer the types from a sample, then write the typed Parquet in one scan of the source,
+    checking every cell on the way: (types, rows written, cells an override could not read).
+
+    A column starts with the cheap ``plain`` check when its sample allows; a cell that fails
+    it sends the column to the ``full`` check, and a cell that fails that one demotes the
+    column to its next candidate type (text last, which takes anything)."""
+    names = loaded.names
+    if progress:
+        progress("parse", 0, 0)
+    options, plain = _sample(con, loaded)
     chosen = [opts[0] for opts in options]
+    modes = []
     for i, name in enumerate(names):
         if name in overrides:
             chosen[i] = overrides[name]
             options[i] = [overrides[name]]
-    # verify over every row; a column broken by a later cell falls to its next candidate
+            modes.append("override")
+        else:
+            modes.append("plain" if plain[i].get(chosen[i], False) else "full")
     while True:
-        checks = [(i, chosen[i]) for i in range(width)
-                  if chosen[i] != "text" and names[i] not in overrides]
-        if not checks:
-            return chosen
-        exprs = []
-        for i, kind in checks:
-            v = infer.cell(f"c{i}")
-            exprs.append(f"count(*) FILTER (WHERE {v} IS NOT NULL AND NOT "
-                         f"{infer.matches(kind, v)})")
-        failures = con.execute(f"SELECT {', '.join(exprs)} FROM raw").fetchone()
-        broken = [i for (i, _), n in zip(checks, failures, strict=True) if n]
-        if not broken:
-            return chosen
-        for i in broken:
-            options[i] = options[i][1:] or ["text"]
-            chosen[i] = options[i][0]
+        selects = ["row_number() OVER () AS _id"] + [
+            f"{_column(i, chosen[i], modes[i])} AS {infer.quote(name)}"
+            for i, name in enumerate(names)]
+        if loaded.csv:
+            with contextlib.suppress(duckdb.CatalogException):
+                con.execute("DELETE FROM reject_errors")
+        sql = (f"COPY (SELECT {', '.join(selects)} FROM {loaded.source()}) TO "
+               f"{query._literal(str(target))} (FORMAT parquet, COMPRESSION {COMPRESSION})")
+        try:
+            rows = _run(con, sql, progress)
+        except duckdb.InvalidInputException as exc:
+            broken = re.search(re.escape(BAD_CELL) + r"(\d+)", str(exc))
+            if not broken:
+                raise
+            i = int(broken[1])
+            if modes[i] == "plain":
+                modes[i] = "full"
+            else:
+                options[i] = options[i][1:] or ["text"]
+                chosen[i] = options[i][0]
+                modes[i] = "plain" if plain[i].get(chosen[i], False) else "full"
+            continue
+        break
+    if loaded.csv:
+        reading.csv_rejects(con, loaded)
+    return chosen, rows, _cell_rejects(con, loaded, chosen, modes)
 
 
-def _write(con: duckdb.DuckDBPyConnection, names: list[str], kinds: list[str], target: Path
-           ) -> tuple[list[dict[str, int]], list[dict[str, Any]]]:
-    """Statistics per column, cells an override could not read, then the Parquet file."""
-    width = len(names)
-    exprs = []
-    for i in range(width):
-        v = infer.cell(f"c{i}")
-        exprs += [f"count({v})", f"approx_count_distinct({v})",
-                  f"coalesce(max(length(c{i})), 0)"]
-    got = con.execute(f"SELECT count(*), {', '.join(exprs)} FROM raw").fetchone()
-    rows = got[0]
-    stats = []
-    for i in range(width):
-        non_null, distinct, max_length = got[1 + 3 * i: 4 + 3 * i]
-        distinct = min(distinct, non_null)
-        stats.append({"nulls": rows - non_null, "distinct": distinct,
-                      "duplicates": max(0, non_null - distinct), "max_length": max_length})
-    cell_rejects: list[dict[str, Any]] = []
+def _run(con: duckdb.DuckDBPyConnection, sql: str, progress: Progress | None) -> int:
+    """Run the COPY; with a progress callback, in a thread, telling DuckDB's own progress
+    (percent) from this one, so the callback stays on the caller's thread."""
+    if not progress:
+        return con.execute(sql).fetchone()[0]
+    result: dict[str, Any] = {}
+
+    def copy() -> None:
+        try:
+            result["rows"] = con.execute(sql).fetchone()[0]
+        except BaseException as exc:  # raised again on the caller's thread
+            result["error"] = exc
+
+    worker = threading.Thread(target=copy, daemon=True)
+    worker.start()
+    progress("infer", 0, 100)
+    while worker.is_alive():
+        worker.join(PROGRESS_SECONDS)
+        if worker.is_alive():
+            with contextlib.suppress(duckdb.Error):
+                done = con.query_progress()
+                if done >= 0:
+                    progress("infer", int(done), 100)
+    if "error" in result:
+        raise result["error"]
+    progress("infer", 100, 100)
+    return result["rows"]
+
+
+def _cell_rejects(con: duckdb.DuckDBPyConnection, loaded: Loaded, kinds: list[str],
+                  modes: list[str]) -> list[dict[str, Any]]:
+    """The first cells an editor's type could not read (one more scan, only for overrides)."""
+    out: list[dict[str, Any]] = []
     for i, kind in enumerate(kinds):
-        if kind == "text":
+        if modes[i] != "override" or kind == "text":
             continue
         v = infer.cell(f"c{i}")
         bad = con.execute(
-            f"SELECT rowid + 1, c{i} FROM raw WHERE {v} IS NOT NULL AND "
-            f"{infer.cast(kind, v, f'c{i}')} IS NULL ORDER BY rowid LIMIT "
+            f"SELECT _id, c{i} FROM (SELECT row_number() OVER () AS _id, * FROM "
+            f"{loaded.source()}) WHERE {v} IS NOT NULL AND "
+            f"{infer.cast(kind, v, f'c{i}')} IS NULL ORDER BY _id LIMIT "
             f"{reading.MAX_REJECTS_LISTED}").fetchall()
         for record, value in bad:
-            cell_rejects.append({"record": record, "column": names[i], "value": value[:200],
-                                 "reason": f"not_{kind}"})
-    selects = ["rowid + 1 AS _id"] + [
-        f"{infer.cast(kind, infer.cell(f'c{i}'), f'c{i}')} AS {infer.quote(names[i])}"
-        for i, kind in enumerate(kinds)]
-    con.execute(f"COPY (SELECT {', '.join(selects)} FROM raw ORDER BY rowid) TO "
-                f"{query._literal(str(target))} (FORMAT parquet, COMPRESSION zstd)")
-    return stats, cell_rejects
+            out.append({"record": record, "column": loaded.names[i], "value": value[:200],
+                        "reason": f"not_{kind}"})
+    return out
+
+
+def _stats(con: duckdb.DuckDBPyConnection, target: Path, names: list[str], kinds: list[str],
+           rows: int) -> list[dict[str, int]]:
+    """Nulls, distinct values (HyperLogLog) and the longest value per column, read from the
+    written Parquet: columnar, so one fast pass over typed values, not over the text."""
+    if not kinds:
+        return []
+    exprs = []
+    for i, kind in enumerate(kinds):
+        c = infer.quote(names[i])
+        if kind == "text":
+            length = f"max(length({c}))"
+        elif kind == "decimal":
+            length = f"max(length(CAST({c} AS VARCHAR)))"
+        else:  # the longest integer, date or time is the smallest or the largest
+            length = (f"greatest(length(CAST(min({c}) AS VARCHAR)), "
+                      f"length(CAST(max({c}) AS VARCHAR)))")
+        exprs += [f"count({c})", f"approx_count_distinct({c})", f"coalesce({length}, 0)"]
+    got = con.execute(f"SELECT {', '.join(exprs)} FROM "
+                      f"read_parquet({query._literal(str(target))})").fetchone()
+    stats = []
+    for i in range(len(kinds)):
+        non_null, distinct, max_length = got[3 * i: 3 * i + 3]
+        distinct = min(distinct, non_null)
+        stats.append({"nulls": rows - non_null, "distinct": distinct,
+                      "duplicates": max(0, non_null - distinct), "max_length": max_length})
+    return stats
 
 
 def _report(loaded: Loaded, rows: int, columns: list[dict[str, Any]],
