@@ -10,11 +10,19 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, FastAPI, Path, Query, Request
 
 from zhihui.core.errors import ZhihuiError
-from zhihui.exchange import grants, subscriptions
-from zhihui.exchange.schemas import KeyOut, RevokeIn, SubscriptionIn, SubscriptionOut
+from zhihui.exchange import applications, grants, subscriptions
+from zhihui.exchange.schemas import (
+    AgreementIn,
+    ApplicationIn,
+    DecisionIn,
+    KeyOut,
+    RevokeIn,
+    SubscriptionIn,
+    SubscriptionOut,
+)
 from zhihui.exchange.service import refuse
 from zhihui.web.deps import ActorDep, SessionDep
 
@@ -61,6 +69,70 @@ def grant_key(grant_id: str, session: SessionDep, actor: ActorDep) -> dict[str, 
     g, secret = grants.issue_key(session, actor, grant_id)
     session.commit()
     return {"grant_id": g.id, "key": secret, "quota_per_day": g.quota_per_day}
+
+
+# --- applications and usage agreements ------------------------------------------------------
+
+
+@router.post("/applications/{kind}", status_code=201)
+def apply(kind: Annotated[str, Path(pattern="^(sharing|opening)$")], body: ApplicationIn,
+          session: SessionDep, actor: ActorDep) -> dict[str, Any]:
+    """File a sharing application (a department) or an opening application (an enterprise
+    or citizen, accepting the current usage agreement)."""
+    app = applications.submit(session, actor, kind, body.model_dump())
+    session.commit()
+    return applications.application_dict(app)
+
+
+@router.get("/applications")
+def list_applications(session: SessionDep, actor: ActorDep,
+                      role: Annotated[str, Query(pattern="^(any|applicant|provider)$")] = "any"
+                      ) -> list[dict[str, Any]]:
+    return [applications.application_dict(a)
+            for a in applications.visible(session, actor, role=role)]
+
+
+@router.get("/applications/{application_id}")
+def get_application(application_id: str, session: SessionDep,
+                    actor: ActorDep) -> dict[str, Any]:
+    return applications.application_dict(applications.get(session, actor, application_id))
+
+
+@router.post("/applications/{application_id}/decision")
+def decide(application_id: str, body: DecisionIn, session: SessionDep,
+           actor: ActorDep) -> dict[str, Any]:
+    """approve (optionally fewer items or rows; an opening grant's daily quota), refuse (with
+    a reason), or withdraw (the applicant)."""
+    app = applications.decide(session, actor, application_id, body.action, reason=body.reason,
+                              columns=body.columns, row_filter=body.row_filter,
+                              quota_per_day=body.quota_per_day,
+                              fields_set=set(body.model_fields_set))
+    session.commit()
+    return applications.application_dict(app)
+
+
+@router.get("/agreements/{resource_id}")
+def agreement(resource_id: str, session: SessionDep, actor: ActorDep) -> dict[str, Any]:
+    """The current usage agreement of a conditionally opened resource."""
+    from zhihui.catalog import service as catalog
+
+    r = catalog.get_resource(session, actor, resource_id)
+    a = applications.current_agreement(session, r)
+    if a is None:
+        from zhihui.core.errors import NotFound
+
+        raise NotFound("exchange.agreement_missing")
+    return {"resource_id": r.id, "version": a.version, "text": a.text,
+            "created": a.created.isoformat()}
+
+
+@router.put("/agreements/{resource_id}", status_code=201)
+def publish_agreement(resource_id: str, body: AgreementIn, session: SessionDep,
+                      actor: ActorDep) -> dict[str, Any]:
+    a = applications.publish_agreement(session, actor, resource_id, body.text)
+    session.commit()
+    return {"resource_id": a.resource_id, "version": a.version, "text": a.text,
+            "created": a.created.isoformat()}
 
 
 # --- subscriptions and the changes feed ------------------------------------------------------

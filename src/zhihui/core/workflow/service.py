@@ -49,7 +49,9 @@ Effect = Callable[[Session, Actor, WorkflowCase, dict[str, Any]], None]
 
 # modules whose import defines processes (each module adds its own line), imported on the
 # first lookup so that every process (web, CLI, the deadline checker) knows them all
-PROCESS_MODULES: list[str] = []
+PROCESS_MODULES: list[str] = [
+    "zhihui.exchange.applications",
+]
 
 COMMENT_MAX = 5000
 
@@ -285,9 +287,13 @@ def available_actions(actor: Actor, case: WorkflowCase) -> list[Transition]:
 def act(
     session: Session, actor: Actor, case_id: str, action: str, *, comment: str | None = None,
     data: dict[str, Any] | None = None, revision: int | None = None, receipt: str | None = None,
-    now: datetime | None = None,
+    now: datetime | None = None, context: Mapping[str, Any] | None = None,
 ) -> WorkflowCase:
     """Take ``action`` on a case: the one way a case changes state.
+
+    ``data`` is merged into the case's data and kept with the event; ``context`` holds what
+    the transition's effect needs but that is not saved (e.g. the data root); the effect
+    receives both, merged.
 
     Refused with 409 when the action does not leave the current state (naming it, and saying
     so plainly when the same action was already taken: a replay applies nothing), when
@@ -338,7 +344,7 @@ def act(
     _audit(session, actor, case, action, {"from": source, "to": t.target,
                                           "comment": text[:500]}, content=data or None)
     if t.effect is not None:
-        t.effect(session, actor, case, data or {})
+        t.effect(session, actor, case, {**(data or {}), **(context or {})})
     session.flush()
     return case
 
