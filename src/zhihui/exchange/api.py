@@ -13,11 +13,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, FastAPI, Path, Query, Request
 
 from zhihui.core.errors import ZhihuiError
-from zhihui.exchange import applications, grants, subscriptions
+from zhihui.exchange import applications, feedback, grants, stats, subscriptions
 from zhihui.exchange.schemas import (
     AgreementIn,
+    AnswerIn,
     ApplicationIn,
     DecisionIn,
+    FeedbackIn,
     KeyOut,
     RevokeIn,
     SubscriptionIn,
@@ -192,6 +194,52 @@ def changes(session: SessionDep, actor: ActorDep,
     """New versions the caller may read, oldest first, after ``since``; poll again with the
     returned ``cursor``."""
     return subscriptions.changes(session, actor, since, limit=limit, resource_id=resource)
+
+
+# --- feedback and statistics -----------------------------------------------------------------
+
+
+@router.post("/feedback", status_code=201)
+def give_feedback(body: FeedbackIn, session: SessionDep, actor: ActorDep) -> dict[str, Any]:
+    """Report a problem with a resource, or suggest data to open (signed-in users)."""
+    fb = feedback.submit(session, actor, kind=body.kind, title=body.title, body=body.body,
+                         resource_id=body.resource_id, org_id=body.org_id)
+    session.commit()
+    return feedback.feedback_dict(fb)
+
+
+@router.get("/feedback")
+def list_feedback(session: SessionDep, actor: ActorDep, resource_id: str | None = None,
+                  kind: str | None = None) -> list[dict[str, Any]]:
+    """Public questions and answers (of a resource the caller may see)."""
+    if resource_id:
+        from zhihui.catalog import service as catalog
+
+        resource_id = catalog.get_resource(session, actor, resource_id).id
+    return [feedback.feedback_dict(f)
+            for f in feedback.public_list(session, resource_id=resource_id, kind=kind)]
+
+
+@router.post("/feedback/{feedback_id}/answer")
+def answer_feedback(feedback_id: str, body: AnswerIn, session: SessionDep,
+                    actor: ActorDep) -> dict[str, Any]:
+    fb = feedback.answer(session, actor, feedback_id, body.answer)
+    session.commit()
+    return feedback.feedback_dict(fb)
+
+
+@router.get("/stats")
+def public_stats(session: SessionDep) -> dict[str, Any]:
+    """Aggregates for everyone: per provider organisation and in total."""
+    return stats.public(session)
+
+
+@router.get("/stats/{org}")
+def org_stats(org: str, session: SessionDep, actor: ActorDep) -> dict[str, Any]:
+    """An organisation's own detail, per resource (its members, auditors, the operator)."""
+    from zhihui.core.accounts import service as accounts
+
+    return stats.for_org(session, actor, accounts.get_org(session, org))
 
 
 # --- the delivery worker ---------------------------------------------------------------------
