@@ -90,3 +90,40 @@ def test_assessments_are_shown_to_auditors_and_the_owner_not_to_others(
                             "approved_on": "2999-01-01"})
     assert bad.status_code == 409
     assert {"purpose", "scope", "approved_on"} <= set(bad.json()["error"]["fields"])
+
+
+def test_the_privacy_page_confirms_columns_sets_a_policy_and_reports_k(
+        client: TestClient, city: City) -> None:
+    import re
+
+    rid = city.resources["open"]
+    dist = new_distribution(city.db, rid)
+    assert upload(client, city, dist, csv_bytes(people(40))).status_code == 201
+    from tests.catalog.test_pages import sign_in
+
+    sign_in(client, "editor")
+    page = client.get(f"/dataset/{rid}/privacy")
+    assert page.status_code == 200 and "公民身份号码" in page.text and "待脱敏" in page.text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    names = ["姓名", "公民身份号码", "手机号码", "银行卡号", "出生日期", "年龄", "性别",
+             "居住地址", "服务项目"]
+    methods = ["pseudonym", "mask", "mask", "suppress", "generalise", "generalise", "",
+               "generalise", ""]
+    form = {"csrf_token": csrf, "column": names, "method": methods,
+            "keep_start": [""] * 9, "keep_end": [""] * 9,
+            "to": ["", "", "", "", "year", "district", "", "district", ""],
+            "width": [""] * 9, "quasi_identifiers": "性别，年龄", "k": "2"}
+    r = client.post(f"/dataset/{rid}/privacy/policy", data=form, follow_redirects=False)
+    assert r.status_code == 409 and "不能按" in r.text  # an age is not an address
+    form["to"][5] = "band"
+    r = client.post(f"/dataset/{rid}/privacy/policy", data=form, follow_redirects=False)
+    assert r.status_code == 303, r.text[:500]
+    assert "脱敏后的数据" in client.get(f"/dataset/{rid}/privacy").text
+    rep = client.get(f"/dataset/{rid}/privacy", params={"columns": "性别,年龄", "k": 3})
+    assert "k（最小组）" in rep.text
+    r = client.post(f"/dataset/{rid}/privacy/columns", follow_redirects=False, data={
+        "csrf_token": csrf, "distribution_id": dist, "column": "服务项目", "type": "",
+        "personal": "none"})
+    assert r.status_code == 303
+    resource_page = client.get(f"/dataset/{rid}")
+    assert "敏感个人信息" in resource_page.text and f"/dataset/{rid}/privacy" in resource_page.text
