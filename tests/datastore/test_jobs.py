@@ -244,3 +244,24 @@ def test_the_app_runs_jobs_in_its_own_worker_thread(settings: Settings, db: Data
                 break
             time.sleep(0.1)
         assert state == "succeeded"
+
+
+def test_a_large_ckan_upload_becomes_a_job_and_datastore_active_follows(
+        settings: Settings, db: Database, city: City) -> None:
+    from zhihui.app import create_app
+
+    small = settings.model_copy(update={"ingest_background_bytes": 100, "job_workers": 0})
+    with TestClient(create_app(small, db)) as c:
+        r = c.post("/api/3/action/resource_create", headers=city.headers("editor"),
+                   data={"package_id": city.resources["open"]},
+                   files={"upload": ("公交线路.csv", GBK_LINES)})
+        assert r.status_code == 200, r.text
+        made = r.json()["result"]
+        assert made["datastore_active"] is False  # queued, not yet queryable
+        [job] = c.get(f"{V1}/{made['id']}/jobs", headers=city.headers("editor")).json()
+        assert job["state"] == "queued"
+        assert worker(db, settings).drain() == [(job["id"], "succeeded")]
+        shown = c.get("/api/3/action/resource_show", params={"id": made["id"]}).json()["result"]
+        assert shown["datastore_active"] is True
+        assert shown["url"].endswith(f"/datastore/dump/{made['id']}")
+        assert c.get(f"{V1}/{made['id']}/search").json()["total"] == 5

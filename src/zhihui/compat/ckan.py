@@ -541,10 +541,18 @@ def _with_upload(p: Params, upload: UploadFile | None) -> dict[str, Any]:
 def _ingest(c: Ctx, d: Any, upload: UploadFile) -> Any:
     """The uploaded file becomes the resource's data (a datastore version): queryable, so
     ``datastore_active`` is true; the resource's url is its download address."""
+    from zhihui.datastore import jobs
     from zhihui.datastore import service as datastore
 
     settings = c.request.app.state.settings
     url = f"{settings.site_url.rstrip('/')}/datastore/dump/{d.id}"
+    if jobs.should_background(upload.size or 0, False, settings.ingest_background_bytes):
+        # a large file becomes a background job; datastore_active turns true when it is done
+        # (like CKAN's xloader); GET /api/v1/datastore/<id>/jobs shows its progress
+        jobs.submit(c.session, c.actor, d.id, upload.file, upload.filename or "",
+                    data_root=settings.data_root,
+                    distribution={"url": url, "url_type": "upload"})
+        return d
     datastore.ingest(c.session, c.actor, d.id, upload.file, upload.filename or "",
                      data_root=settings.data_root,
                      distribution={"url": url, "url_type": "upload"})
