@@ -1,9 +1,13 @@
 """Datastore ingest (issue 3): our whole ingest (detection, transcoding, inference, report,
-Parquet, catalogue update) against DuckDB's own COPY to Parquet and pyarrow's read_csv (the
-parse ceiling), on a generated N-row, 12-column CSV of Chinese enterprise records and its GBK
-copy. Each path runs in its own process, so peak RSS is its own (os.wait4).
+Parquet, catalogue update, the listeners of ``datastore.version_published``) beside, in the
+same run, DuckDB's own COPY to Parquet, pyarrow's read_csv (the parse ceiling) and
+sqlite-utils ``insert --csv`` (Datasette's path), on a generated N-row, 12-column CSV of
+Chinese enterprise records and its GBK copy. Each path runs in its own process, so peak RSS
+is its own (os.wait4); the paths take turns in each round, and the median of the rounds is
+printed, so that a noisy neighbour slows every path alike.
 
-    .venv/bin/python benchmarks/datastore_ingest.py [--rows 1000000] [--runs 1]
+    .venv/bin/python benchmarks/datastore_ingest.py [--rows 1000000 | --size 2000] [--runs 3]
+        [--paths duckdb,pyarrow,sqlite-utils,ours] [--encodings utf-8,gbk] [--data DIR]
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import argparse
 import json
 import os
 import random
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -19,6 +25,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
+BYTES_PER_ROW = 191  # UTF-8, measured on the generated data
 DISTRICTS = ["上城区", "拱墅区", "西湖区", "滨江区", "萧山区", "余杭区", "临平区", "钱塘区",
              "富阳区", "临安区", "桐庐县", "淳安县", "建德市"]
 INDUSTRIES = ["软件和信息技术服务业", "批发业", "零售业", "商务服务业", "科技推广和应用服务业",
@@ -59,13 +66,14 @@ def transcode(src: Path, dst: Path) -> None:
 
 # --- one path, in a child process --------------------------------------------------------------
 
-def child(path_name: str, csv_path: str, work: str) -> None:
+def child(path_name: str, csv_path: str, work: str, encoding: str) -> None:
     t0 = time.perf_counter()
+    out: dict[str, float] = {}
     if path_name == "ours":
         from sqlalchemy import select
 
-        from zhihui.catalog import service as catalog
         from zhihui.catalog.models import Distribution
+        from zhihui.core import events
         from zhihui.core.authz import SYSTEM
         from zhihui.datastore import service as ds
         from zhihui.db import Database
@@ -73,12 +81,25 @@ def child(path_name: str, csv_path: str, work: str) -> None:
         db = Database(f"sqlite:///{work}/zhihui.db")
         with db.session() as s:
             dist = s.scalar(select(Distribution.id))
+        events.load_listeners()
+        emit = events.emit
+        listeners = 0.0
+
+        def timed_emit(*args, **kwargs):  # type: ignore[no-untyped-def]
+            nonlocal listeners
+            t = time.perf_counter()
+            try:
+                return emit(*args, **kwargs)
+            finally:
+                listeners += time.perf_counter() - t
+
+        events.emit = timed_emit  # type: ignore[assignment]
         t0 = time.perf_counter()
         with db.session() as s:
             v = ds.ingest(s, SYSTEM, dist, Path(csv_path), Path(csv_path).name,
                           data_root=Path(work) / "data")
             rows = v.rows
-        del catalog
+        out["listeners"] = listeners
     elif path_name == "duckdb":
         import duckdb
 
@@ -86,11 +107,14 @@ def child(path_name: str, csv_path: str, work: str) -> None:
         con.execute(f"COPY (FROM read_csv('{csv_path}')) TO '{work}/duck.parquet' "
                     "(FORMAT parquet)")
         rows = con.execute(f"SELECT count(*) FROM '{work}/duck.parquet'").fetchone()[0]
-    else:
+    elif path_name == "pyarrow":
         import pyarrow.csv as pacsv
 
-        rows = pacsv.read_csv(csv_path).num_rows
-    print(json.dumps({"seconds": time.perf_counter() - t0, "rows": rows}))
+        opts = pacsv.ReadOptions(encoding="gb18030" if encoding == "gbk" else "utf8")
+        rows = pacsv.read_csv(csv_path, read_options=opts).num_rows
+    else:
+        raise SystemExit(f"unknown path {path_name}")
+    print(json.dumps({"seconds": time.perf_counter() - t0, "rows": rows, **out}))
 
 
 def prepare_home(work: Path) -> None:
@@ -113,56 +137,102 @@ with db.session() as s:
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-def measure(path_name: str, csv_path: Path, work: Path) -> dict[str, float]:
-    proc = subprocess.Popen([sys.executable, __file__, "--child", path_name, str(csv_path),
-                             str(work)], stdout=subprocess.PIPE, text=True)
+def _wait(proc: subprocess.Popen[str], name: str) -> tuple[str, float]:
     _, status, usage = os.wait4(proc.pid, 0)
     out = proc.stdout.read() if proc.stdout else ""
     if status != 0:
-        raise SystemExit(f"{path_name} failed")
+        raise SystemExit(f"{name} failed")
+    return out, usage.ru_maxrss / 1024
+
+
+def measure(path_name: str, csv_path: Path, work: Path, encoding: str, rows: int
+            ) -> dict[str, float]:
+    if path_name == "sqlite-utils":
+        tool = Path(sys.executable).parent / "sqlite-utils"
+        db = work / "sqlite-utils.db"
+        db.unlink(missing_ok=True)
+        cmd = [str(tool), "insert", str(db), "enterprises", str(csv_path), "--csv"]
+        if encoding == "gbk":
+            cmd += ["--encoding", "gb18030"]
+        t = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+        _, rss = _wait(proc, path_name)
+        return {"seconds": time.perf_counter() - t, "rows": rows, "peak_rss_mb": rss}
+    proc = subprocess.Popen([sys.executable, __file__, "--child", path_name, str(csv_path),
+                             str(work), encoding], stdout=subprocess.PIPE, text=True)
+    out, rss = _wait(proc, path_name)
     result = json.loads(out.strip().splitlines()[-1])
-    result["peak_rss_mb"] = usage.ru_maxrss / 1024
+    result["peak_rss_mb"] = rss
     return result
+
+
+TITLES = {"ours": "zhihui ingest (whole)", "duckdb": "DuckDB COPY read_csv → parquet",
+          "pyarrow": "pyarrow csv.read_csv (parse only)",
+          "sqlite-utils": "sqlite-utils insert --csv"}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--runs", type=int, default=1)
-    parser.add_argument("--child", nargs=3)
+    parser.add_argument("--size", type=int, default=0, help="MB of UTF-8 CSV (sets --rows)")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--paths", default="duckdb,pyarrow,sqlite-utils,ours")
+    parser.add_argument("--encodings", default="utf-8,gbk")
+    parser.add_argument("--data", default="", help="keep the generated files here (reused)")
+    parser.add_argument("--child", nargs=4)
     args = parser.parse_args()
     if args.child:
         child(*args.child)
         return
+    rows = args.size * 1_000_000 // BYTES_PER_ROW if args.size else args.rows
+    paths = [p for p in args.paths.split(",") if p]
+    encodings = [e for e in args.encodings.split(",") if e]
+    if "sqlite-utils" in paths and not (Path(sys.executable).parent / "sqlite-utils").exists():
+        print("sqlite-utils: not installed (pip install -e '.[bench]')")
+        paths.remove("sqlite-utils")
     with tempfile.TemporaryDirectory() as tmp:
-        tmpdir = Path(tmp)
-        utf8, gbk = tmpdir / "enterprises.csv", tmpdir / "enterprises-gbk.csv"
+        data = Path(args.data) if args.data else Path(tmp)
+        data.mkdir(parents=True, exist_ok=True)
+        files = {"utf-8": data / f"enterprises-{rows}.csv",
+                 "gbk": data / f"enterprises-{rows}-gbk.csv"}
         t = time.perf_counter()
-        generate(utf8, args.rows)
-        transcode(utf8, gbk)
-        print(f"generated {args.rows:,} rows: UTF-8 {utf8.stat().st_size / 1e6:.0f} MB, "
-              f"GBK {gbk.stat().st_size / 1e6:.0f} MB in {time.perf_counter() - t:.0f} s")
-        work = tmpdir / "home"
+        if not files["utf-8"].exists():
+            generate(files["utf-8"], rows)
+        if "gbk" in encodings and not files["gbk"].exists():
+            transcode(files["utf-8"], files["gbk"])
+        print(f"{rows:,} rows: " + ", ".join(
+            f"{e} {files[e].stat().st_size / 1e6:.0f} MB" for e in encodings)
+            + f" (ready in {time.perf_counter() - t:.0f} s); {args.runs} round(s), median")
+        work = Path(tmp) / "home"
         work.mkdir()
         prepare_home(work)
-        print("| path | file | rows/s | MB/s | peak RSS MB | vs DuckDB |")
-        print("| --- | --- | ---: | ---: | ---: | ---: |")
-        duck_rate = {}
-        for label, path in (("UTF-8", utf8), ("GBK", gbk)):
-            for name in ("duckdb", "pyarrow", "ours"):
-                if name != "ours" and label == "GBK":
-                    continue  # neither reads GBK here (MEASUREMENTS.md); ours transcodes
-                best = min((measure(name, path, work) for _ in range(args.runs)),
-                           key=lambda r: r["seconds"])
-                rate = best["rows"] / best["seconds"]
-                if name == "duckdb":
-                    duck_rate["UTF-8"] = rate
-                mb = path.stat().st_size / 1e6 / best["seconds"]
-                ratio = rate / duck_rate["UTF-8"] if duck_rate else 0
-                title = {"ours": "zhihui ingest (whole)", "duckdb": "DuckDB COPY read_csv → "
-                         "parquet", "pyarrow": "pyarrow csv.read_csv (parse only)"}[name]
-                print(f"| {title} | {label} | {rate:,.0f} | {mb:.0f} | "
-                      f"{best['peak_rss_mb']:.0f} | {ratio:.2f} |", flush=True)
+        jobs = [(name, enc) for enc in encodings for name in paths
+                if not (name == "duckdb" and enc == "gbk")]  # DuckDB cannot read GBK here
+        results: dict[tuple[str, str], list[dict[str, float]]] = {j: [] for j in jobs}
+        for round_ in range(args.runs):
+            for name, enc in jobs:
+                if name == "sqlite-utils" and round_:
+                    continue  # ~70x slower than the others: one round is enough to compare
+                results[(name, enc)].append(measure(name, files[enc], work, enc, rows))
+                shutil.rmtree(work / "data", ignore_errors=True)  # versions pile up otherwise
+        duck = results.get(("duckdb", "utf-8"))
+        duck_rate = (rows / statistics.median(r["seconds"] for r in duck)) if duck else 0
+        print("| path | file | seconds | rows/s | MB/s | peak RSS MB | vs DuckDB |")
+        print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
+        for (name, enc), runs in results.items():
+            seconds = statistics.median(r["seconds"] for r in runs)
+            rate = rows / seconds
+            mb = files[enc].stat().st_size / 1e6 / seconds
+            rss = max(r["peak_rss_mb"] for r in runs)
+            ratio = f"{rate / duck_rate:.2f}" if duck_rate else "-"
+            print(f"| {TITLES[name]} | {enc.upper()} | {seconds:.2f} | {rate:,.0f} | {mb:.0f} | "
+                  f"{rss:.0f} | {ratio} |")
+        for (name, enc), runs in results.items():
+            if name == "ours":
+                listen = statistics.median(r.get("listeners", 0) for r in runs)
+                print(f"ours {enc}: of which listeners of datastore.version_published "
+                      f"(privacy scan, exchange notices) {listen:.2f} s; every run: "
+                      + ", ".join(f"{r['seconds']:.2f}" for r in runs) + " s")
 
 
 if __name__ == "__main__":
