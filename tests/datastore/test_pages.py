@@ -228,3 +228,28 @@ def test_a_bad_upload_says_why_in_chinese_and_keeps_the_version(
     token = csrf(client, f"/dataset/{rid}/data")
     assert client.post(f"/datastore/upload/{rid}", data={"csrf_token": token},
                        files={"upload": ("a.csv", b"a\n1\n")}).status_code == 403
+
+
+def test_statistics_charts_and_previews_read_only_the_narrowed_view(
+        client: TestClient, city: City, air: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """When privacy or a grant narrows what a reader sees, the panel shows no more."""
+    from zhihui.core.authz import can
+    from zhihui.datastore import access
+
+    def clean_days_only(session, actor, view, number):  # type: ignore[no-untyped-def]
+        if can(actor, "resource.update", view.resource):
+            return view
+        return view.narrowed(columns=[c for c in view.columns if c["id"] != "备注"],
+                             where='"优良"', notes={**view.notes, "test": "good days"})
+
+    monkeypatch.setattr(access, "_narrowers", [clean_days_only])
+    got = client.get(f"{V1}/{air}/stats").json()
+    assert got["rows"] == 4 and "备注" not in {c["id"] for c in got["columns"]}
+    assert {c["id"]: c for c in got["columns"]}["PM25"]["max"] == 42
+    hist = client.get(f"{V1}/{air}/chart", params={"column": "PM25"}).json()
+    assert sum(hist["counts"]) == 3
+    page = client.get(f"/datastore/{air}/preview", headers=HX).text
+    assert "上城区站" not in page and "轻度污染" not in page and "共 4 行" in page
+    assert client.get(f"{V1}/{air}/chart", params={"column": "备注"}).status_code == 400
+    editor = client.get(f"{V1}/{air}/stats", headers=city.headers("editor")).json()
+    assert editor["rows"] == 5
