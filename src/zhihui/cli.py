@@ -14,6 +14,7 @@ from zhihui.core.workflow.cli import app as workflow_app
 from zhihui.datastore.cli import app as data_app
 from zhihui.db import Database, upgrade
 from zhihui.exchange.cli import app as exchange_app
+from zhihui.privacy.cli import app as privacy_app
 from zhihui.settings import get_settings
 
 app = typer.Typer(
@@ -30,6 +31,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(audit_app, name="audit")
 app.add_typer(data_app, name="data")
+app.add_typer(privacy_app, name="privacy")
 app.add_typer(exchange_app, name="exchange")
 app.add_typer(workflow_app, name="workflow")
 
