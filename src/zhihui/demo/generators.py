@@ -7,6 +7,7 @@ or the shared ``COMMON`` ones; statistics and time series are written out in ful
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -493,9 +494,15 @@ def admin_penalties(v: Values, t: Ctx) -> Rows:
         decided = v.day(date(2023, 1, 1), AS_OF)
         authority = v.pick(("杭州市市场监督管理局", f"杭州市{r.district.name}市场监督管理局"))
         short = "杭市监" if authority.startswith("杭州市市场") else f"杭{r.district.name[:2]}市监"
-        rows.append([f"{short}罚处〔{decided.year}〕{v.rng.randint(1, 900)}号", name, kind, code,
+        rows.append([f"{short}罚处〔{decided.year}〕", name, kind, code,
                      card, act, facts.format(x=v.pick(GOODS), y=v.pick(CLAIMS)), basis,
                      f"1.警告；2.罚款人民币{fine:,.0f}元", fine, decided, authority])
+    # published in date order; each authority numbers its decisions through the year
+    rows.sort(key=lambda row: (row[10], row[0]))  # type: ignore[arg-type,return-value]
+    numbers: Counter[Cell] = Counter()
+    for row in rows:
+        numbers[row[0]] += 1
+        row[0] = f"{row[0]}{numbers[row[0]]}号"
     return columns, rows
 
 
@@ -629,7 +636,7 @@ def school_districts(v: Values, t: Ctx) -> Rows:
     for i in range(400):
         r = Row(v, i)
         stage = v.weighted((("小学", 70), ("初中", 30)))
-        north, south, west, east = (v.pick(r.district.roads) for _ in range(4))
+        north, south, west, east = v.rng.sample(r.district.roads, 4)
         w, h = v.rng.uniform(0.006, 0.02), v.rng.uniform(0.006, 0.02)
         ring = [(r.lon - w, r.lat - h), (r.lon + w, r.lat - h), (r.lon + w, r.lat + h),
                 (r.lon - w, r.lat + h), (r.lon - w, r.lat - h)]
@@ -728,7 +735,8 @@ def tourist_flow(v: Values, t: Ctx) -> Rows:
         if not 7 <= at.hour <= 21:
             continue
         for name, cap in spots:
-            load = math.sin((at.hour - 7) / 14 * math.pi) * v.rng.uniform(0.4, 0.9)
+            hour = at.hour + at.minute / 60
+            load = max(0.03, math.sin((hour - 7) / 15 * math.pi)) * v.rng.uniform(0.4, 0.9)
             now = int(cap * load)
             comfort = "舒适" if now < cap * 0.5 else "较舒适" if now < cap * 0.75 else "拥挤"
             rows.append([name, now, cap, comfort, at])

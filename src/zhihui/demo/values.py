@@ -232,15 +232,17 @@ class Values:
                       self.mobile())
 
     # --- organisations -------------------------------------------------------------------
-    def uscc(self, division: str, authority_category: str = "91") -> str:
+    def uscc(self, division: str, authority_category: str = "91",
+             since_2015: bool | None = None) -> str:
         """A unified social credit code (GB 32100-2015): registering authority and category
         (91 enterprise, 92 individual business, 52 private non-enterprise unit …), the
         division, an organisation code with its GB 11714 check character, the check
-        character; unique within this source."""
+        character; unique within this source. Codes first issued since 2015 start MA; older
+        ones keep the holder's 8-digit organisation code (``since_2015`` None: 70% new)."""
         while True:
-            # codes issued since 2015 start MA; older ones keep the 8-digit organisation code
+            new = self.rng.random() < 0.7 if since_2015 is None else since_2015
             body = ("MA" + "".join(self.rng.choice(USCC_ALPHABET[:30]) for _ in range(6))
-                    if self.rng.random() < 0.7 else self.digits(8))
+                    if new else self.digits(8))
             first17 = authority_category + division + body + org_code_check_char(body)
             code = first17 + uscc_check_char(first17)
             if code not in self._usccs:
@@ -254,8 +256,9 @@ class Values:
 
     def firm(self, d: District | None = None, founded: tuple[int, int] = (2003, 2026)) -> Firm:
         d = d or self.district()
-        return Firm(self.firm_name(d), self.uscc(d.code), self.name(),
-                    self.day(date(founded[0], 1, 1), date(founded[1], 10, 31)), d)
+        day = self.day(date(founded[0], 1, 1), date(founded[1], 10, 31))
+        return Firm(self.firm_name(d), self.uscc(d.code, since_2015=day.year >= 2015),
+                    self.name(), day, d)
 
 
 class Row:
