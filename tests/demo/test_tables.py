@@ -24,7 +24,13 @@ from zhihui.datastore import query, service
 from zhihui.datastore.models import DatastoreVersion
 from zhihui.db import Database
 from zhihui.demo import build_plan, load_demo
-from zhihui.demo.tables import PERSONAL_TABLES, PERSONAL_TYPES, DemoTable, build_tables
+from zhihui.demo.tables import (
+    PERSONAL_TABLES,
+    PERSONAL_TYPES,
+    DemoTable,
+    build_tables,
+    table_files,
+)
 from zhihui.demo.values import DISTRICT_BY_NAME, LAT_RANGE, LON_RANGE
 from zhihui.privacy import detect
 from zhihui.settings import Settings
@@ -193,6 +199,39 @@ def test_anonymous_users_read_an_opened_table_but_not_an_unopened_one(city: City
         assert client.get(f"/datastore/dump/{opened}").status_code == 200
         assert client.get(f"{V1}/{closed}/search").status_code == 404
         assert client.get(f"/datastore/dump/{closed}").status_code == 404
+
+
+def test_files_look_like_what_departments_send(city: City, tmp_path: Path):
+    import csv
+    import json
+    import re
+
+    import openpyxl
+
+    chosen = [city.tables[n] for n in ("bus-stops", "bus-lines", "metro-stations",
+                                        "bike-stations")]
+    gbk, xlsx, ndjson, utf8 = table_files(chosen, tmp_path)
+    # GBK CSV from an older desktop export: two title lines, then the header; dates 2026/5/1
+    lines = list(csv.reader(gbk.read_bytes().decode("gbk").splitlines()))
+    assert lines[0] == ["公交站点信息（数据截至2026年10月31日）"]
+    assert lines[1] == ["填报单位：杭州市交通运输局"]
+    assert lines[2] == city.tables["bus-stops"].columns
+    with pytest.raises(UnicodeDecodeError):
+        gbk.read_bytes().decode("utf-8")
+    penalties = city.tables["admin-penalties"].content().decode("gbk")
+    assert re.search(r",20\d\d/\d{1,2}/\d{1,2},", penalties)
+    # XLSX with a title row above the header
+    sheet = openpyxl.load_workbook(xlsx, read_only=True).active
+    top = [list(r) for r in sheet.iter_rows(min_row=1, max_row=3, values_only=True)]
+    assert top[0][0] == "公交线路基本信息（数据截至2026年10月31日）"
+    assert top[1] == city.tables["bus-lines"].columns and top[2][0] == "0001"
+    # NDJSON from a system: one object a line, booleans and numbers as JSON
+    first = json.loads(ndjson.read_text(encoding="utf-8").splitlines()[0])
+    assert list(first) == city.tables["metro-stations"].columns
+    assert isinstance(first["无障碍设施"], bool) and isinstance(first["经度"], float)
+    # UTF-8 CSV: the header first
+    assert utf8.read_text(encoding="utf-8").splitlines()[0].split(",")[:2] == ["站点编号",
+                                                                                 "站点名称"]
 
 
 def test_the_command_loads_the_catalogue_alone_with_no_tables(settings: Settings,
