@@ -164,7 +164,7 @@ def test_the_verification_endpoint_refuses_forgeries_with_an_audit_entry(
 
     with city.db.session() as s:
         refused = [e.detail["refused"] for e in s.scalars(select(AuditEntry).where(
-            AuditEntry.action == "subscription.verify"))]
+            AuditEntry.action == "subscription.verify").order_by(AuditEntry.id))]
     assert refused == ["exchange.signature_forged", "exchange.signature_replayed"]
 
 
