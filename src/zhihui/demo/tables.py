@@ -37,7 +37,13 @@ from zhihui.core.accounts import service as accounts
 from zhihui.core.accounts.models import User
 from zhihui.core.authz import SYSTEM, Actor, can
 from zhihui.datastore import versions
-from zhihui.demo.city import DEPARTMENTS, STAFFED_ORGS, OrgSpec
+from zhihui.demo.city import (
+    DEPARTMENTS,
+    DISTRICT_DEPARTMENTS,
+    DISTRICTS,
+    STAFFED_ORGS,
+    OrgSpec,
+)
 from zhihui.demo.generators import ELDERLY_WORKERS, SPECS, Cell, Ctx
 from zhihui.demo.resources import ResourcePlan, parse_items
 from zhihui.demo.values import AS_OF, DISTRICT_BY_NAME, Values
@@ -158,7 +164,11 @@ def _title_rows(t: DemoTable) -> list[str]:
             f"填报单位：{_OWNER_TITLES.get(t.owner, t.owner)}"]
 
 
-_OWNER_TITLES = {slug: title for slug, title, _en, _short in DEPARTMENTS}
+_OWNER_TITLES = {
+    **{slug: title for slug, title, _en, _short in DEPARTMENTS},
+    **{slug: f"{short}人民政府" for slug, short, _en, _code in DISTRICTS},
+    **{f"{district}_{area}": title for district, area, title, _en in DISTRICT_DEPARTMENTS},
+}
 
 
 def render(t: DemoTable) -> bytes:
