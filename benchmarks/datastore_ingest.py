@@ -37,7 +37,10 @@ HEADER = ["序号", "企业名称", "统一社会信用代码", "区县", "行�
           "从业人数", "联系电话", "住所", "是否高新技术企业", "更新时间"]
 
 
-def generate(path: Path, rows: int, seed: int = 3) -> None:
+def generate(path: Path, rows: int, seed: int = 3, mobiles: bool = True) -> None:
+    """``mobiles``: the telephone column holds mobile numbers (personal information: privacy
+    withholds such a table from the public until a de-identification policy covers it), else
+    enterprise switchboards (fixed lines)."""
     rnd = random.Random(seed)
     start = date(1990, 1, 1)
     chars = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -48,7 +51,8 @@ def generate(path: Path, rows: int, seed: int = 3) -> None:
             uscc = "91330" + "".join(rnd.choice(chars) for _ in range(13))
             day = start + timedelta(days=rnd.randrange(12000))
             capital = f"{rnd.randrange(10, 100000) / 10:.1f}"
-            phone = f"1{rnd.choice('3456789')}{rnd.randrange(10**9):09d}"
+            phone = f"1{rnd.choice('3456789')}{rnd.randrange(10**9):09d}" if mobiles \
+                else f"0571-8{rnd.randrange(10**7):07d}"
             district = rnd.choice(DISTRICTS)
             address = f"浙江省杭州市{district}{rnd.choice(WORDS)}路{rnd.randrange(1, 999)}号"
             updated = f"2024-{rnd.randrange(1, 13):02d}-{rnd.randrange(1, 29):02d} " \
