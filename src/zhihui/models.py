@@ -8,5 +8,6 @@ from zhihui.datastore import models as datastore_models  # noqa: F401
 from zhihui.db import Base
 from zhihui.exchange import models as exchange_models  # noqa: F401
 from zhihui.privacy import models as privacy_models  # noqa: F401
+from zhihui.privacy.requests import models as requests_models  # noqa: F401
 
 metadata = Base.metadata

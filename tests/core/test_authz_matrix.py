@@ -120,6 +120,7 @@ EXPECTED: list[tuple[str, str, object, set[str]]] = [
     ("workflow.decide", "jtj's case", Case(JTJ, "u-public"), JTJ_EDITORS),
     ("workflow.decide", "operator's case", Case(None, "u-editor"), {"sysadmin"}),
     ("workflow.escalate", "-", None, {"sysadmin"}),
+    ("correction.queue", "own org", Org(JTJ), {"member", "editor", "admin", "sysadmin"}),
 ]
 
 

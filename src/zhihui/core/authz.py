@@ -179,6 +179,8 @@ RULES: dict[str, Callable[[Actor, Any], bool]] = {
     "workflow.read": _case_read,
     "workflow.decide": lambda a, case: _edits(a, case.owner_org_id),
     "workflow.escalate": lambda a, _: a.sysadmin,
+    # an organisation's queue of requests to correct or delete, with contacts (Art. 50)
+    "correction.queue": lambda a, org: a.sysadmin or org.id in a.memberships,
 }
 
 ACTIONS = tuple(RULES)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 LISTENERS: list[str] = [
     "zhihui.privacy.handlers",  # first: the narrowers after it see the protected view
     "zhihui.exchange.handlers",
+    "zhihui.privacy.requests.service",  # the disputed marks follow the records
 ]
 
 _handlers: dict[str, list[Callable[..., None]]] = {}

@@ -116,8 +116,11 @@ def search(session: Session, actor: Actor, resource_id: str, params: query.Searc
     records = out.get("records")
     _log_read(session, actor, view, "data.search",
               rows=len(records) if isinstance(records, list) else 0, content=records)
+    from zhihui.privacy.requests.service import disputed  # Art. 50: 异议标注
+
     return {"resource_id": view.table, "version": view.version.number,
-            "include_total": params.include_total, **out}
+            "include_total": params.include_total, **out,
+            "disputed": sorted(disputed(session, view.table))}
 
 
 def search_sql(session: Session, actor: Actor, sql: str, *, data_root: Path,

@@ -28,7 +28,7 @@ def _pick(ctx: Any, zh: str, en: str = "") -> str:
 def make_templates() -> Jinja2Templates:
     folders = [ROOT / "web" / "templates"] + sorted(
         p for p in ROOT.glob("*/templates") if p.parent.name != "web"
-    ) + sorted(ROOT.glob("core/*/templates"))
+    ) + sorted(ROOT.glob("*/*/templates"))  # core/*, privacy/requests
     env = Environment(
         loader=ChoiceLoader([FileSystemLoader(str(f)) for f in folders]),
         autoescape=select_autoescape(default=True, default_for_string=True),

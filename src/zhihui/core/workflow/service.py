@@ -344,7 +344,14 @@ def act(
     _audit(session, actor, case, action, {"from": source, "to": t.target,
                                           "comment": text[:500]}, content=data or None)
     if t.effect is not None:
-        t.effect(session, actor, case, {**(data or {}), **(context or {})})
+        try:
+            t.effect(session, actor, case, {**(data or {}), **(context or {})})
+            session.flush()
+        except BaseException:
+            # the transition stands or falls with its effect: a caller that catches the
+            # error and commits anyway commits neither
+            session.rollback()
+            raise
     session.flush()
     return case
 
