@@ -145,12 +145,15 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from zhihui.exchange import api as exchange_api
     from zhihui.privacy import api as privacy_api
     from zhihui.privacy import pages as privacy_pages
+    from zhihui.privacy.requests import api as requests_api
+    from zhihui.privacy.requests import pages as requests_pages
 
     app.include_router(accounts_api.router, prefix="/api/v1")
     app.include_router(catalog_api.router, prefix="/api/v1")
     app.include_router(audit_api.router, prefix="/api/v1")
     app.include_router(datastore_api.router, prefix="/api/v1")
     app.include_router(workflow_api.router, prefix="/api/v1")
+    app.include_router(requests_api.router, prefix="/api/v1")
     app.include_router(datastore_api.dump_router)
     app.include_router(privacy_api.router, prefix="/api/v1")
     app.include_router(exchange_api.router, prefix="/api/v1")
@@ -162,6 +165,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(audit_pages.router)
     app.include_router(datastore_pages.router)
     app.include_router(workflow_pages.router)
+    app.include_router(requests_pages.router)
     audit_api.run_sequencer(app)
     datastore_api.run_worker(app)
     workflow_api.run_deadline_check(app)

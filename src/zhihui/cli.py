@@ -15,6 +15,7 @@ from zhihui.datastore.cli import app as data_app
 from zhihui.db import Database, upgrade
 from zhihui.exchange.cli import app as exchange_app
 from zhihui.privacy.cli import app as privacy_app
+from zhihui.privacy.requests.cli import app as requests_app
 from zhihui.settings import get_settings
 
 app = typer.Typer(
@@ -34,6 +35,7 @@ app.add_typer(data_app, name="data")
 app.add_typer(privacy_app, name="privacy")
 app.add_typer(exchange_app, name="exchange")
 app.add_typer(workflow_app, name="workflow")
+app.add_typer(requests_app, name="requests")
 
 console = Console()
 

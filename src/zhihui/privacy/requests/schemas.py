@@ -37,6 +37,7 @@ class DecisionIn(BaseModel):
 
 class FiledOut(BaseModel):
     id: str
+    case_id: str
     receipt: str = Field(description="shown once: follow the request at /requests/<receipt>")
     state: str
     due: str | None
