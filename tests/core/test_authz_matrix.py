@@ -67,6 +67,25 @@ class Job:
     resource: R
 
 
+@dataclass
+class Grant:
+    provider_org_id: str
+    grantee_org_id: str | None
+    grantee_user_id: str | None
+
+
+@dataclass
+class Application:
+    provider_org_id: str
+    applicant_org_id: str | None
+    applicant_id: str
+
+
+@dataclass
+class Feedback:
+    org_id: str | None
+
+
 OPEN = R(JTJ, "unconditional")
 CONDITIONAL = R(JTJ, "conditional")
 UNOPENED = R(JTJ, "none")
@@ -121,6 +140,26 @@ EXPECTED: list[tuple[str, str, object, set[str]]] = [
     ("workflow.decide", "operator's case", Case(None, "u-editor"), {"sysadmin"}),
     ("workflow.escalate", "-", None, {"sysadmin"}),
     ("correction.queue", "own org", Org(JTJ), {"member", "editor", "admin", "sysadmin"}),
+    # exchange (docs/exchange.md)
+    ("grant.read", "jtj's to hbj", Grant(JTJ, HBJ, None),
+     {"member", "editor", "admin", "other_editor", "other_admin", "auditor", "sysadmin"}),
+    ("grant.read", "jtj's to public", Grant(JTJ, None, "u-public"),
+     {"public", "member", "editor", "admin", "auditor", "sysadmin"}),
+    ("grant.revoke", "jtj's to hbj", Grant(JTJ, HBJ, None), JTJ_EDITORS),
+    ("application.create_sharing", "jtj's", CONDITIONAL, {"other_editor", "other_admin"}),
+    ("application.create_opening", "jtj's", CONDITIONAL, SIGNED_IN),
+    ("application.read", "hbj's to jtj", Application(JTJ, HBJ, "u-oe"),
+     {"member", "editor", "admin", "other_editor", "other_admin", "auditor", "sysadmin"}),
+    ("application.read", "public's to jtj", Application(JTJ, None, "u-public"),
+     {"public", "member", "editor", "admin", "auditor", "sysadmin"}),
+    ("application.decide", "to jtj", Application(JTJ, HBJ, "u-oe"), JTJ_EDITORS),
+    ("agreement.update", "jtj's", CONDITIONAL, JTJ_EDITORS),
+    ("subscription.create", "-", None, SIGNED_IN),
+    ("feedback.create", "-", None, SIGNED_IN),
+    ("feedback.answer", "about jtj's", Feedback(JTJ), JTJ_EDITORS),
+    ("feedback.answer", "to no one", Feedback(None), {"sysadmin"}),
+    ("exchange.stats_org", "jtj", Org(JTJ), {"member", "editor", "admin", "auditor",
+                                             "sysadmin"}),
 ]
 
 
