@@ -64,6 +64,13 @@ def test_the_old_fifteen_digit_form_is_checked_for_region_and_date():
     assert not detect.is_resident_id("990106900101123")
 
 
+def test_districts_newer_than_stdnums_table_validate():
+    """临平区 (330113) and 钱塘区 (330114), made in 2021, are in no older table."""
+    for region in ("330113", "330114"):
+        assert detect.is_resident_id(make_id(region + "19900101123"))
+    assert not detect.is_resident_id(make_id("330119" + "19900101123"))
+
+
 def test_abolished_counties_still_validate_old_numbers():
     # 110103 was Beijing's 崇文区 until 2010; people born there keep their number.
     assert detect.is_resident_id(make_id("11010319800101123"))

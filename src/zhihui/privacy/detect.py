@@ -72,6 +72,9 @@ PROVINCE_CODES = _words(
 )
 # Residence permits for Hong Kong, Macao and Taiwan residents (2018) use these region codes.
 _PERMIT_REGIONS = frozenset({"810000", "820000", "830000"})
+# Codes assigned after the table python-stdnum ships: Hangzhou's 2021 reorganisation (国函
+# 〔2021〕25号) made 临平区 and 钱塘区; people registered there carry these codes.
+_NEWER_REGIONS = frozenset({"330113", "330114"})
 
 
 @cache
@@ -89,7 +92,7 @@ def region_codes() -> frozenset[str]:
     path = Path(stdnum.__file__).parent / "cn" / "loc.dat"
     if not path.exists():  # pragma: no cover
         return frozenset()
-    codes: set[str] = set(_PERMIT_REGIONS)
+    codes: set[str] = set(_PERMIT_REGIONS | _NEWER_REGIONS)
     province = ""
     for line in path.read_text(encoding="utf-8").splitlines():
         if not line or line.startswith("#"):
