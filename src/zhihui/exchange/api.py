@@ -4,10 +4,6 @@ runs beside the app. Parse, call the service, shape the answer."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Path, Query, Request
@@ -26,10 +22,10 @@ from zhihui.exchange.schemas import (
     SubscriptionOut,
 )
 from zhihui.exchange.service import refuse
+from zhihui.web import background
 from zhihui.web.deps import ActorDep, SessionDep
 
 router = APIRouter(prefix="/exchange", tags=["exchange"])
-log = logging.getLogger(__name__)
 
 
 # --- grants ----------------------------------------------------------------------------------
@@ -248,26 +244,5 @@ def org_stats(org: str, session: SessionDep, actor: ActorDep) -> dict[str, Any]:
 def run_delivery_worker(app: FastAPI) -> None:
     """Post due webhook deliveries every ``subscriptions.WORKER_INTERVAL`` seconds while the
     app runs (any number of processes may: deliveries are leased)."""
-    inner = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(a: FastAPI) -> AsyncIterator[Any]:
-        task = asyncio.create_task(_loop(a))
-        try:
-            async with inner(a) as state:
-                yield state
-        finally:
-            task.cancel()
-            with suppress(asyncio.CancelledError):
-                await task
-
-    app.router.lifespan_context = lifespan
-
-
-async def _loop(app: FastAPI) -> None:
-    while True:
-        await asyncio.sleep(subscriptions.WORKER_INTERVAL)
-        try:
-            await asyncio.to_thread(subscriptions.deliver_due, app.state.db)
-        except Exception:  # noqa: BLE001 - the next round tries again
-            log.exception("webhook delivery failed")
+    background.periodically(app, subscriptions.WORKER_INTERVAL,
+                            lambda a: subscriptions.deliver_due(a.state.db), "webhook delivery")

@@ -3,10 +3,6 @@ entries, proofs), and the sequencer that runs beside the app."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Query
@@ -15,10 +11,10 @@ from pydantic import BaseModel
 
 from zhihui.core.audit import service
 from zhihui.core.authz import require
+from zhihui.web import background
 from zhihui.web.deps import ActorDep, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/audit", tags=["audit"])
-log = logging.getLogger(__name__)
 NOTE = "text/plain; charset=utf-8"
 SEQUENCER_INTERVAL = 30.0  # seconds: a checkpoint at least every minute while entries arrive
 
@@ -95,27 +91,6 @@ def consistency(session: SessionDep, first: int, second: int) -> dict[str, Any]:
 
 def run_sequencer(app: FastAPI, interval: float = SEQUENCER_INTERVAL) -> None:
     """Integrate waiting entries every ``interval`` seconds while the app runs."""
-    inner = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(a: FastAPI) -> AsyncIterator[Any]:
-        task = asyncio.create_task(_loop(a, interval))
-        try:
-            async with inner(a) as state:
-                yield state
-        finally:
-            task.cancel()
-            with suppress(asyncio.CancelledError):
-                await task
-
-    app.router.lifespan_context = lifespan
-
-
-async def _loop(app: FastAPI, interval: float) -> None:
     key = service.log_key(app.state.settings)
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            await asyncio.to_thread(service.sequence_once, app.state.db, key)
-        except Exception:  # noqa: BLE001 - the next round tries again
-            log.exception("audit sequencer failed")
+    background.periodically(app, interval, lambda a: service.sequence_once(a.state.db, key),
+                            "audit sequencer")

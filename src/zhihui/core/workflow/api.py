@@ -4,10 +4,6 @@ shows the receipt code in the ``X-Receipt-Code`` header."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Header, Request, UploadFile
@@ -25,10 +21,10 @@ from zhihui.core.workflow.schemas import (
     attachment_dict,
     event_dict,
 )
+from zhihui.web import background
 from zhihui.web.deps import ActorDep, SessionDep
 
 router = APIRouter(tags=["workflow"])
-log = logging.getLogger(__name__)
 Receipt = Annotated[str | None, Header(alias="X-Receipt-Code", max_length=40)]
 
 
@@ -94,29 +90,8 @@ def get_attachment(case_id: str, attachment_id: str, request: Request, session: 
 
 
 def run_deadline_check(app: FastAPI, interval: float | None = None) -> None:
-    """Escalate overdue cases every ``interval`` seconds while the app runs (like the audit
-    sequencer, beside the app; several processes may run it: each case is escalated once)."""
-    inner = app.router.lifespan_context
-    every = interval or workflow_settings().escalation_interval
-
-    @asynccontextmanager
-    async def lifespan(a: FastAPI) -> AsyncIterator[Any]:
-        task = asyncio.create_task(_loop(a, every))
-        try:
-            async with inner(a) as state:
-                yield state
-        finally:
-            task.cancel()
-            with suppress(asyncio.CancelledError):
-                await task
-
-    app.router.lifespan_context = lifespan
-
-
-async def _loop(app: FastAPI, interval: float) -> None:
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            await asyncio.to_thread(service.check_deadlines, app.state.db)
-        except Exception:  # noqa: BLE001 - the next round tries again
-            log.exception("workflow deadline check failed")
+    """Escalate overdue cases every ``interval`` seconds while the app runs (several processes
+    may run it: each case is escalated once)."""
+    background.periodically(app, interval or workflow_settings().escalation_interval,
+                            lambda a: service.check_deadlines(a.state.db),
+                            "workflow deadline check")
