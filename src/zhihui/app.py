@@ -143,6 +143,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     from zhihui.datastore import api as datastore_api
     from zhihui.datastore import pages as datastore_pages
     from zhihui.exchange import api as exchange_api
+    from zhihui.exchange import pages as exchange_pages
     from zhihui.privacy import api as privacy_api
     from zhihui.privacy import pages as privacy_pages
     from zhihui.privacy.requests import api as requests_api
@@ -166,6 +167,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(datastore_pages.router)
     app.include_router(workflow_pages.router)
     app.include_router(requests_pages.router)
+    app.include_router(exchange_pages.router)
     audit_api.run_sequencer(app)
     datastore_api.run_worker(app)
     workflow_api.run_deadline_check(app)

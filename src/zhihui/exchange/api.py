@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, FastAPI, Path, Query, Request
 
 from zhihui.core.errors import ZhihuiError
-from zhihui.exchange import applications, feedback, grants, stats, subscriptions
+from zhihui.exchange import applications, feedback, grants, profile, stats, subscriptions
 from zhihui.exchange.schemas import (
     AgreementIn,
     AnswerIn,
@@ -23,7 +23,7 @@ from zhihui.exchange.schemas import (
 )
 from zhihui.exchange.service import refuse
 from zhihui.web import background
-from zhihui.web.deps import ActorDep, SessionDep
+from zhihui.web.deps import ActorDep, LangDep, SessionDep
 
 router = APIRouter(prefix="/exchange", tags=["exchange"])
 
@@ -236,6 +236,20 @@ def org_stats(org: str, session: SessionDep, actor: ActorDep) -> dict[str, Any]:
     from zhihui.core.accounts import service as accounts
 
     return stats.for_org(session, actor, accounts.get_org(session, org))
+
+
+# --- the one-enterprise profile (Art. 41) ------------------------------------------------------
+
+
+@router.get("/enterprises/{code}")
+def enterprise(code: str, request: Request, session: SessionDep, actor: ActorDep,
+               lang: LangDep) -> dict[str, Any]:
+    """Everything keyed by one unified social credit code that the caller may read, source by
+    source, and the sources they may not read with the reason (422: not a valid code)."""
+    found = profile.profile(session, actor, code,
+                            data_root=request.app.state.settings.data_root, lang=lang)
+    session.commit()  # the audit entries of the reads
+    return found
 
 
 # --- the delivery worker ---------------------------------------------------------------------
