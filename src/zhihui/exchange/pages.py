@@ -210,17 +210,23 @@ def _my(request: Request, session: Session, actor: Actor, lang: str, *, error: s
 
 
 def _working_days_left(app: Application) -> int | None:
-    """Working days from today to the answer's deadline (negative: overdue)."""
+    """Working days from today (China time) to the answer's deadline day; negative when
+    overdue, in the unit the deadline was set in."""
     if app.status != "submitted" or app.due is None:
         return None
-    from zhihui.core.workflow.calendar import default_calendar
+    from datetime import timedelta
+
+    from zhihui.core.workflow.calendar import CHINA, default_calendar
     from zhihui.db import utcnow
 
-    today = utcnow().date()
     cal = default_calendar()
-    if app.due >= today:
-        return cal.working_days_between(today, app.due)
-    return -cal.working_days_between(app.due, today)
+    today = utcnow().astimezone(CHINA).date()
+    first, last, sign = (today, app.due, 1) if app.due >= today else (app.due, today, -1)
+    count, day = 0, first
+    while day < last:
+        day += timedelta(days=1)
+        count += cal.is_working_day(day)
+    return sign * count
 
 
 @router.post("/exchange/grants/{grant_id}/revoke")
