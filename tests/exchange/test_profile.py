@@ -125,3 +125,41 @@ def test_a_bad_code_is_422_in_the_users_language(client: TestClient, city: City)
     page = client.get(f"/enterprise/{bad}?lang=en")
     assert page.status_code == 422 and "unified social credit code" in page.text
     assert client.get("/enterprise?code=abc", follow_redirects=False).status_code == 303
+
+
+def test_the_demo_credit_sources_share_the_registrys_codes(
+        client: TestClient, city: City) -> None:
+    from zhihui.core.accounts import service as accounts
+    from zhihui.demo.exchange import SOURCES, load_credit_sources
+
+    with city.db.session() as s:
+        for name, title in (("swj", "国家税务总局杭州市税务局"), ("rsj", "杭州市人力社保局")):
+            accounts.create_org(s, SYSTEM, name=name, title=title, kind="department",
+                                catalog_code=f"0{len(name)}{name[0] == 's' and 1 or 2}",
+                                parent=city.orgs["hangzhou"])
+        s.commit()
+    registry = _resource(city, "jtj", "企业登记基本信息", ["企业名称", "统一社会信用代码"])
+    with city.db.session() as s:
+        catalog.patch_resource(s, SYSTEM, registry, {"name": "enterprise-registry"})
+        s.commit()
+    firms = [[f"杭州{i}号科技有限公司", make_uscc(1000 + i)] for i in range(60)]
+    dist = new_distribution(city.db, registry)
+    assert upload(client, city, dist, csv_text([["企业名称", "统一社会信用代码"], *firms],
+                                               title=None).encode(), "r.csv").status_code == 201
+    with city.db.session() as s:
+        rows = load_credit_sources(s, client.app.state.settings.data_root)
+        s.commit()
+    assert 0 < rows < 1000  # small: the demo stays fast
+    # some enterprise appears in the registry and at least two credit sources, for the operator
+    best = max((client.get(f"/api/v1/exchange/enterprises/{code}",
+                           headers=city.headers("sysadmin")).json() for _n, code in firms[:20]),
+               key=lambda p: p["found"])
+    assert best["found"] >= 3
+    names = {x["resource"]["name"] for x in best["sources"]}
+    assert names <= {"enterprise-registry", *(spec["name"] for spec in SOURCES)}
+    # the public reads the published penalties, and is told to apply for the tax ratings
+    public = client.get(f"/api/v1/exchange/enterprises/{best['uscc']}",
+                        headers=city.headers("public")).json()
+    refused = {x["resource"]["name"]: x for x in public["refused"]}
+    assert "tax-credit-ratings" in refused and refused["tax-credit-ratings"]["apply"]
+    assert "employer-social-insurance" not in refused  # never opened: not even named
