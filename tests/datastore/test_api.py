@@ -238,3 +238,18 @@ def test_every_read_of_data_is_in_the_audit_log(client: TestClient, city: City,
     assert by_action[("data.search", "member")]["rows"] == 2
     tally = by_action[("data.download", "anonymous")]
     assert tally["count"] == 3 and tally["rows"] == 15
+
+
+def test_the_public_sees_report_counts_but_not_the_rejected_values(client: TestClient,
+                                                                   city: City) -> None:
+    """Rejected cells quote the original data: only the resource's editors read them."""
+    dist = new_distribution(city.db, city.resources["open"])
+    data = "线路名称,票价\n1路,2\n2路,贰元\n3路,3\n4路,4\n5路,5\n".encode()
+    assert upload(client, city, dist, data, types='{"票价": "integer"}',
+                  max_rejected="0.5").status_code == 201
+    [mine] = client.get(f"{V1}/{dist}/versions", headers=city.headers("editor")).json()
+    [public] = client.get(f"{V1}/{dist}/versions").json()
+    assert [c["value"] for c in mine["report"]["cells_rejected"]] == ["贰元"]
+    assert public["report"]["cells_rejected"] == [
+        {k: v for k, v in mine["report"]["cells_rejected"][0].items() if k != "value"}]
+    assert "贰元" not in str(public)

@@ -102,7 +102,7 @@ def info(resource_id: str, request: Request, session: SessionDep, actor: ActorDe
 @router.get("/datastore/{resource_id}/versions", response_model=list[VersionOut])
 def versions(resource_id: str, session: SessionDep, actor: ActorDep) -> list[dict[str, Any]]:
     """Every version, newest first, each with its validation report."""
-    return [service.version_dict(v) for v in service.list_versions(session, actor, resource_id)]
+    return service.versions(session, actor, resource_id)
 
 
 @router.get("/datastore/{resource_id}/search")

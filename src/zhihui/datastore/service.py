@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from zhihui.core import audit
-from zhihui.core.authz import Actor
+from zhihui.core.authz import Actor, can
 from zhihui.core.errors import BadRequest, NotFound, ValidationFailed
 from zhihui.datastore import access, infer, query
 from zhihui.datastore import ingest as reading
@@ -44,12 +44,31 @@ def list_versions(session: Session, actor: Actor, resource_id: str) -> list[Data
         DatastoreVersion.distribution_id == d.id).order_by(DatastoreVersion.number.desc())))
 
 
-def version_dict(v: DatastoreVersion) -> dict[str, Any]:
+def version_dict(v: DatastoreVersion, *, examples: bool = True) -> dict[str, Any]:
+    """A version and its validation report; without ``examples`` the report keeps its counts
+    but not the rejected rows' and cells' values, which quote the original data (for readers
+    who see the data only through a protected view, Art. 50)."""
+    report = v.report
+    if not examples:
+        report = {**report,
+                  "rejected": [{k: x for k, x in r.items() if k != "value"}
+                               for r in report.get("rejected", [])],
+                  "cells_rejected": [{k: x for k, x in c.items() if k != "value"}
+                                     for c in report.get("cells_rejected", [])]}
     return {"id": v.id, "resource_id": v.distribution_id, "package_id": v.resource_id,
             "number": v.number, "sha256": v.sha256, "filename": v.filename,
             "source_format": v.source_format, "encoding": v.encoding, "size": v.size,
-            "rows": v.rows, "columns": v.columns, "report": v.report,
+            "rows": v.rows, "columns": v.columns, "report": report,
             "created": v.created.isoformat(), "actor": v.actor_name}
+
+
+def versions(session: Session, actor: Actor, resource_id: str) -> list[dict[str, Any]]:
+    """Every version, newest first; the report's quoted values only for the resource's
+    editors (who may read the original)."""
+    _d, r = access.readable(session, actor, resource_id)
+    examples = can(actor, "resource.update", r)
+    return [version_dict(v, examples=examples)
+            for v in list_versions(session, actor, resource_id)]
 
 
 def _columns(view: access.View) -> dict[str, str]:
