@@ -270,7 +270,7 @@ def _application_page(request: Request, session: Session, actor: Actor, lang: st
                       application_id: str, error: str = "",
                       status_code: int = 200):  # type: ignore[no-untyped-def]
     app = applications.get(session, actor, application_id)
-    r = session.get(Resource, app.resource_id)
+    r = session.scalar(select(Resource).where(Resource.id == app.resource_id))
     orgs = _orgs(session, {app.provider_org_id, app.applicant_org_id})
     grant = session.get(Grant, app.grant_id) if app.grant_id else None
     agreement = None
@@ -308,7 +308,7 @@ async def decide(application_id: str, request: Request, session: SessionDep, act
     quota = str(form.get("quota_per_day", "") or "").strip()
     try:
         app = applications.get(session, actor, application_id)
-        r = session.get(Resource, app.resource_id)
+        r = session.scalar(select(Resource).where(Resource.id == app.resource_id))
         everything = {i.get("name") for i in ((r.data_items if r else None) or [])}
         if app.columns is None and set(columns) >= everything:
             columns = []  # every item ticked: approve all, as applied for
@@ -351,7 +351,7 @@ def _subscription_page(request: Request, session: Session, actor: Actor, lang: s
                        subscription_id: str, secret: str | None = None,
                        status_code: int = 200):  # type: ignore[no-untyped-def]
     sub = subscriptions.get(session, actor, subscription_id)
-    r = session.get(Resource, sub.resource_id)
+    r = session.scalar(select(Resource).where(Resource.id == sub.resource_id))
     return render(request, "exchange/subscription.html", actor, lang, status_code=status_code,
                   sub=sub, r=r, secret=secret,
                   log=subscriptions.deliveries(session, actor, sub.id, 100))
