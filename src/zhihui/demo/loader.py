@@ -17,7 +17,6 @@ from zhihui.core.authz import SYSTEM
 from zhihui.core.errors import Conflict
 from zhihui.db import Database
 from zhihui.demo.city import CITY, DEMO_PASSWORD, OrgSpec, UserSpec, build_orgs, build_users
-from zhihui.demo.exchange import load_credit_sources
 from zhihui.demo.privacy import protect_demo
 from zhihui.demo.resources import ResourcePlan, build_resources
 from zhihui.demo.tables import build_tables, load_tables, personal_resources
@@ -117,7 +116,6 @@ def load_demo(db: Database, *, seed: int = 2015, tables: bool = False,
             assert data_root is not None
             loaded = load_tables(s, build_tables(plan.resources, seed), data_root=data_root)
             protect_demo(s, data_root)  # privacy: policies for the tables' personal columns
-            load_credit_sources(s, data_root)  # exchange: credit sources keyed by USCC (Art. 41)
     return DemoSummary(orgs=len(plan.orgs), users=len(plan.users),
                        resources=len(plan.resources), showcases=len(SHOWCASES),
                        tables=len(loaded), rows=sum(t.rows for t in loaded),
