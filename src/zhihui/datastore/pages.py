@@ -68,6 +68,8 @@ class Preview:
     records: list[list[Any]] = field(default_factory=list)
     total: int = 0
     error: str = ""
+    # Art. 50 异议标注 (privacy.requests): the shown rows' _id under an open correction request
+    disputed: set[int] = field(default_factory=set)
 
     @property
     def pages(self) -> int:
@@ -161,6 +163,7 @@ def load_preview(session: Session, actor: Actor, p: Preview, version: DatastoreV
         return p
     p.records = out["records"]
     p.total = out["total"]
+    p.disputed = set(out.get("disputed") or ()) & {row[0] for row in p.records}  # privacy
     return p
 
 
