@@ -3,9 +3,9 @@ accepted request to correct or delete becomes a new version of the data).
 
 The current version's Parquet is read in DuckDB, the change applied by ``_id`` (which a
 revision keeps, so a record is the same record in both versions), and the result written as a
-new version through the storage's atomic publish, like an ingest: the version row, the
-distribution's facts, the audit entry and ``datastore.version_published`` join the caller's
-transaction. The previous versions stay as they were (immutable)."""
+new version through ``versions.publish_version``, the same atomic publish as an ingest: the
+version row, the distribution's facts, the audit entry and ``datastore.version_published``
+join the caller's transaction. The previous versions stay as they were (immutable)."""
 
 from __future__ import annotations
 
@@ -17,17 +17,15 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from zhihui.catalog import service as catalog
-from zhihui.core import audit, events
 from zhihui.core.authz import Actor, require
 from zhihui.core.errors import Conflict, FieldErrors, NotFound
-from zhihui.datastore import infer, query
+from zhihui.datastore import infer, query, versions
 from zhihui.datastore.models import DatastoreVersion
 from zhihui.datastore.storage import DATA_FILE, Storage
-from zhihui.db import new_id, utcnow
 
 MEMORY = "1GB"
 
@@ -97,7 +95,6 @@ def revise(
     storage = Storage(data_root)
     source = storage.data_file(previous.path)
     work = storage.work_dir()
-    published: str | None = None
     con = duckdb.connect(":memory:", config={
         "memory_limit": MEMORY, "temp_directory": str(work / "spill"),
         "autoinstall_known_extensions": False, "autoload_known_extensions": False})
@@ -129,11 +126,7 @@ def revise(
         con.close()
         sha256 = _sha256(target)
         size = target.stat().st_size
-        number = (session.scalar(select(func.max(DatastoreVersion.number)).where(
-            DatastoreVersion.distribution_id == d.id)) or 0) + 1
-        version_id = new_id()
         storage.keep_original(target, sha256)
-        published = storage.publish(out, d.id, version_id)
         changed = sorted(i for i in typed if i not in deletions)
         revision = {"reason": reason[:500], "previous_version": previous.number,
                     "corrected": changed, "deleted": deletions,
@@ -144,30 +137,15 @@ def revise(
                   "cells_rejected": [], "columns": before.get("columns", []),
                   "source": {"format": "revision", "previous_version": previous.number},
                   "revision": revision}
-        version = DatastoreVersion(
-            id=version_id, distribution_id=d.id, resource_id=r.id, number=number,
-            sha256=sha256, filename=f"revision-of-v{previous.number}.parquet",
-            source_format="parquet", encoding="", size=size, rows=rows,
-            columns=list(previous.columns), report=report, path=published, created=utcnow(),
-            actor_id=actor.user_id, actor_name=actor.name)
-        session.add(version)
-        session.flush()
-        catalog.datastore_published(session, actor, d.id, None, size=size,
-                                    hash=f"sha256:{sha256}")
-        audit.record(session, actor, "datastore.revise", "distribution", d.id,
-                     org_id=r.owner_org_id, content={"sha256": sha256, "revision": revision},
-                     detail={"version": number, "resource_id": r.id, "rows": rows,
-                             "reason": reason[:200], "previous_version": previous.number,
-                             "corrected": len(changed), "deleted": len(deletions),
-                             **({"link": link} if link else {})})
-        session.flush()
-        events.emit(session, "datastore.version_published", actor=actor, version=version,
-                    resource=r, data_root=data_root)
-        return version
-    except BaseException:
-        if published:
-            storage.discard(published)
-        raise
+        return versions.publish_version(
+            session, actor, d, r, out, data_root=data_root, sha256=sha256,
+            filename=f"revision-of-v{previous.number}.parquet", source_format="parquet",
+            encoding="", size=size, rows=rows, columns=list(previous.columns), report=report,
+            data_items=None, action="datastore.revise",
+            content={"sha256": sha256, "revision": revision},
+            detail={"rows": rows, "reason": reason[:200], "previous_version": previous.number,
+                    "corrected": len(changed), "deleted": len(deletions),
+                    **({"link": link} if link else {})})
     finally:
         with contextlib.suppress(duckdb.Error):
             con.close()

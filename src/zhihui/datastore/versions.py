@@ -89,7 +89,6 @@ def ingest(
                 reading.Message("field.choice", {"choices": ", ".join(infer.TYPES)})]})
     storage = Storage(data_root)
     work = storage.work_dir()
-    published: str | None = None
     keeper: _Keeper | None = None
     con = duckdb.connect(":memory:", config={
         "memory_limit": INGEST_MEMORY, "threads": INGEST_THREADS,
@@ -125,46 +124,64 @@ def ingest(
         con.close()
         if keeper is not None:
             sha256 = keeper.result()
-
-        number = (session.scalar(select(func.max(DatastoreVersion.number)).where(
-            DatastoreVersion.distribution_id == d.id)) or 0) + 1
-        version_id = new_id()
-        published = storage.publish(out, d.id, version_id)
         storage.keep_original(work / "upload", sha256, move=True)
-        version = DatastoreVersion(
-            id=version_id, distribution_id=d.id, resource_id=r.id, number=number,
-            sha256=sha256, filename=(filename or "")[:300], source_format=loaded.source_format,
-            encoding=loaded.encoding, size=size, rows=rows, columns=columns, report=report,
-            path=published, created=utcnow(), actor_id=actor.user_id, actor_name=actor.name)
-        session.add(version)
-        session.flush()
-        catalog.datastore_published(
-            session, actor, d.id, _data_items(r, columns),
-            size=size, hash=f"sha256:{sha256}", **(distribution or {}))
-        audit.record(session, actor, "datastore.ingest", "distribution", d.id,
-                     org_id=r.owner_org_id,
-                     content={"sha256": sha256, "columns": columns, "rows": rows},
-                     detail={"version": number, "resource_id": r.id,
-                             "filename": (filename or "")[:200], "rows": rows,
-                             "rows_rejected": report["rows_rejected"]})
-        session.flush()
-        events.emit(session, "datastore.version_published", actor=actor, version=version,
-                    resource=r, data_root=data_root)
-        return version
+        return publish_version(
+            session, actor, d, r, out, data_root=data_root, sha256=sha256,
+            filename=filename, source_format=loaded.source_format, encoding=loaded.encoding,
+            size=size, rows=rows, columns=columns, report=report,
+            data_items=_data_items(r, columns), distribution=distribution,
+            action="datastore.ingest",
+            content={"sha256": sha256, "columns": columns, "rows": rows},
+            detail={"filename": (filename or "")[:200], "rows": rows,
+                    "rows_rejected": report["rows_rejected"]})
     except duckdb.Error as exc:
-        if published:
-            storage.discard(published)
         raise bad_file("datastore.unreadable", detail=str(exc).splitlines()[0][:200]) from None
-    except BaseException:
-        if published:
-            storage.discard(published)
-        raise
     finally:
         with contextlib.suppress(duckdb.Error):
             con.close()
         if keeper is not None:
             keeper.join()
         shutil.rmtree(work, ignore_errors=True)
+
+
+def publish_version(
+    session: Session, actor: Actor, d: Distribution, r: Resource, folder: Path, *,
+    data_root: Path, sha256: str, filename: str, source_format: str, encoding: str,
+    size: int, rows: int, columns: list[dict[str, Any]], report: dict[str, Any],
+    data_items: list[dict[str, Any]] | None, action: str, content: dict[str, Any],
+    detail: dict[str, Any], distribution: dict[str, Any] | None = None,
+) -> DatastoreVersion:
+    """Make a finished version folder the distribution's next version: the folder is renamed
+    into place, then its row, the distribution's facts (``datastore_active``, size, hash,
+    the resource's data items unless None), the audit entry ``action`` and
+    ``datastore.version_published`` join the caller's transaction. Every way a version is
+    made (an upload, a revision) ends here. If anything fails, the published folder is
+    removed again; a folder whose row is never committed is never read (storage.py)."""
+    storage = Storage(data_root)
+    number = (session.scalar(select(func.max(DatastoreVersion.number)).where(
+        DatastoreVersion.distribution_id == d.id)) or 0) + 1
+    version_id = new_id()
+    published = storage.publish(folder, d.id, version_id)
+    try:
+        version = DatastoreVersion(
+            id=version_id, distribution_id=d.id, resource_id=r.id, number=number,
+            sha256=sha256, filename=(filename or "")[:300], source_format=source_format,
+            encoding=encoding, size=size, rows=rows, columns=columns, report=report,
+            path=published, created=utcnow(), actor_id=actor.user_id, actor_name=actor.name)
+        session.add(version)
+        session.flush()
+        catalog.datastore_published(session, actor, d.id, data_items, size=size,
+                                    hash=f"sha256:{sha256}", **(distribution or {}))
+        audit.record(session, actor, action, "distribution", d.id, org_id=r.owner_org_id,
+                     content=content,
+                     detail={"version": number, "resource_id": r.id, **detail})
+        session.flush()
+        events.emit(session, "datastore.version_published", actor=actor, version=version,
+                    resource=r, data_root=data_root)
+        return version
+    except BaseException:
+        storage.discard(published)
+        raise
 
 
 class _Keeper(threading.Thread):
