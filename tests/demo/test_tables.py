@@ -6,6 +6,7 @@ departments send files and readable by the public only where the resource is ope
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 from collections import Counter
 from collections.abc import Iterator
@@ -18,12 +19,15 @@ from sqlalchemy import select
 from tests.conftest import PG_URL, _empty_pg
 from zhihui.app import create_app
 from zhihui.catalog.models import Activity, Distribution, Resource
+from zhihui.core.accounts.models import Organisation
 from zhihui.core.audit.models import AuditEntry
 from zhihui.core.authz import SYSTEM
 from zhihui.datastore import query, service
 from zhihui.datastore.models import DatastoreVersion
 from zhihui.db import Database
 from zhihui.demo import build_plan, load_demo
+from zhihui.demo.city import DEMO_PASSWORD
+from zhihui.demo.exchange import SOURCES as CREDIT_SOURCES
 from zhihui.demo.tables import (
     PERSONAL_TABLES,
     PERSONAL_TYPES,
@@ -32,10 +36,13 @@ from zhihui.demo.tables import (
     table_files,
 )
 from zhihui.demo.values import DISTRICT_BY_NAME, LAT_RANGE, LON_RANGE
+from zhihui.exchange.models import Agreement
 from zhihui.privacy import detect
 from zhihui.settings import Settings
 
 V1 = "/api/v1/datastore"
+# demo/exchange.py's credit sources (one-enterprise profile), loaded after demo/tables.py's
+CREDIT = {spec["name"] for spec in CREDIT_SOURCES}
 
 
 class City:
@@ -81,7 +88,8 @@ def test_the_same_seed_gives_byte_identical_files(city: City):
     with city.db.session() as s:
         loaded = {r.name: v.sha256 for v, r in s.execute(
             select(DatastoreVersion, Resource).join(
-                Resource, Resource.id == DatastoreVersion.resource_id))}
+                Resource, Resource.id == DatastoreVersion.resource_id))
+            if r.name not in CREDIT}
     made = {name: hashlib.sha256(t.content()).hexdigest() for name, t in city.tables.items()}
     assert loaded == made
     other = build_tables([p for p in build_plan(2016).resources
@@ -95,8 +103,9 @@ def test_sixty_resources_are_queryable_across_every_opening_and_sharing_type(cit
         pairs = list(s.execute(select(Resource, DatastoreVersion).join(
             DatastoreVersion, DatastoreVersion.resource_id == Resource.id)))
         active = s.scalars(select(Distribution).where(Distribution.datastore_active)).all()
-    assert len({r.id for r, _v in pairs}) >= 60
     assert len(active) == len(pairs)
+    pairs = [(r, v) for r, v in pairs if r.name not in CREDIT]
+    assert len({r.id for r, _v in pairs}) >= 60
     assert {r.opening_type for r, _v in pairs} == {"unconditional", "conditional", "none"}
     assert {r.sharing_type for r, _v in pairs} == {"unconditional", "conditional", "none"}
     # sent as departments send them: UTF-8 CSV, GBK CSV under a title, XLSX, NDJSON
@@ -185,7 +194,7 @@ def test_each_file_is_sent_by_the_owning_departments_editor_and_audited(city: Ci
     assert city.version("tax-payments").actor_name == "system"
     with city.db.session() as s:
         ingests = s.scalars(select(AuditEntry).where(AuditEntry.action == "datastore.ingest"))
-        assert len(list(ingests)) == len(city.tables)
+        assert len(list(ingests)) == len(city.tables) + len(CREDIT)
 
 
 def test_anonymous_users_read_an_opened_table_but_not_an_unopened_one(city: City):
@@ -199,6 +208,93 @@ def test_anonymous_users_read_an_opened_table_but_not_an_unopened_one(city: City
         assert client.get(f"/datastore/dump/{opened}").status_code == 200
         assert client.get(f"{V1}/{closed}/search").status_code == 404
         assert client.get(f"/datastore/dump/{closed}").status_code == 404
+
+
+def test_the_credit_sources_are_loaded_from_four_departments_keyed_by_the_registrys_codes(
+        city: City):
+    """Art. 40-41: 税务, 人社, 生态环境 and the court hold small tables keyed by codes of
+    enterprises in 市场监管's registry, so a profile can join them."""
+    registry = {r["统一社会信用代码"] for r in city.rows("enterprise-registry", limit=300)}
+    with city.db.session() as s:
+        resources = {r.name: r for r in s.scalars(
+            select(Resource).where(Resource.name.in_(CREDIT)))}
+        owners = {r.name: org.name for r in resources.values()
+                  for org in [s.get(Organisation, r.owner_org_id)]}
+        agreements = set(s.scalars(select(Resource.name).join(
+            Agreement, Agreement.resource_id == Resource.id)))
+    assert owners == {"tax-credit-ratings": "swj", "employer-social-insurance": "rsj",
+                      "environmental-penalties": "hbj", "court-judgments": "hzzy"}
+    # a usage agreement wherever the public applies for the data
+    assert agreements == {"tax-credit-ratings", "court-judgments"}
+    total = 0
+    for name in CREDIT:
+        version = city.version(name)
+        assert version.rows > 0 and version.report["rows_rejected"] == 0, name
+        codes = {r["统一社会信用代码"] for r in city.rows(name, limit=1000)}
+        assert codes <= registry, name
+        total += version.rows
+    assert total < 2000  # small: the demo's load time hardly changes
+
+
+def _sign_in(client: TestClient, name: str) -> None:
+    page = client.get("/user/login").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token
+    r = client.post("/user/login", data={"username": name, "password": DEMO_PASSWORD,
+                                         "csrf_token": token.group(1)},
+                    follow_redirects=False)
+    assert r.status_code == 303, r.text
+
+
+def test_the_enterprise_profile_joins_departments_for_a_member_and_names_what_the_public_may_not_read(  # noqa: E501
+        city: City):
+    # an enterprise fined by 生态环境 that also has a tax rating
+    rated = {r["统一社会信用代码"] for r in city.rows("tax-credit-ratings", limit=1000)}
+    fined = [r for r in city.rows("environmental-penalties", limit=1000)
+             if r["统一社会信用代码"] in rated]
+    assert fined
+    code, decision = fined[0]["统一社会信用代码"], fined[0]["决定书文号"]
+    firm = city.rows("enterprise-registry", limit=1, 统一社会信用代码=code)[0]["企业名称"]
+    app = create_app(city.settings, city.db)
+    with TestClient(app) as client:
+        # the public: the registry and the published penalties; told to apply for the
+        # ratings and the judgments; social insurance, never opened, is not even named
+        anonymous = client.get(f"/api/v1/exchange/enterprises/{code}")
+        assert anonymous.status_code == 200, anonymous.text
+        body = anonymous.json()
+        assert body["name"] == firm
+        read = {x["resource"]["name"] for x in body["sources"] if x["records"]}
+        assert read == {"enterprise-registry", "environmental-penalties"}
+        refused = {x["resource"]["name"]: x for x in body["refused"]}
+        assert {"tax-credit-ratings", "court-judgments"} <= set(refused)
+        assert "employer-social-insurance" not in refused
+        assert refused["tax-credit-ratings"]["status"] == 401
+        assert refused["tax-credit-ratings"]["apply"] == "/exchange/apply/tax-credit-ratings"
+        page = client.get(f"/enterprise/{code}")
+        assert page.status_code == 200
+        readable, _, closed = page.text.partition("您无权读取的来源")
+        assert decision in readable and "纳税信用评价结果" in closed
+        assert "涉企民商事裁判信息" in closed and "用人单位社会保险缴费情况" not in page.text
+
+        # a member of 市场监管: its own registry, the unconditionally shared ratings and
+        # penalties joined from three departments; told to apply for the conditional ones
+        _sign_in(client, "scjgj_member")
+        page = client.get(f"/enterprise/{code}")
+        assert page.status_code == 200
+        readable, _, closed = page.text.partition("您无权读取的来源")
+        assert firm in readable and decision in readable and "纳税信用评价结果" in readable
+        assert "用人单位社会保险缴费情况" in closed and "涉企民商事裁判信息" in closed
+        assert "/exchange/apply/employer-social-insurance" in closed
+        body = client.get(f"/api/v1/exchange/enterprises/{code}").json()
+        joined = {x["resource"]["name"]: x for x in body["sources"] if x["records"]}
+        assert {"enterprise-registry", "tax-credit-ratings",
+                "environmental-penalties"} <= set(joined)
+        assert len({x["resource"]["organization"]["name"] for x in joined.values()}) >= 3
+        assert all(r["统一社会信用代码"] == code
+                   for x in joined.values() for r in x["records"])
+        refused = {x["resource"]["name"]: x for x in body["refused"]}
+        assert refused["employer-social-insurance"]["reason_key"] == \
+            "exchange.needs_sharing_application"
 
 
 def test_files_look_like_what_departments_send(city: City, tmp_path: Path):

@@ -17,6 +17,8 @@ from zhihui.core.authz import SYSTEM
 from zhihui.core.errors import Conflict
 from zhihui.db import Database
 from zhihui.demo.city import CITY, DEMO_PASSWORD, OrgSpec, UserSpec, build_orgs, build_users
+from zhihui.demo.exchange import SOURCES as CREDIT_SOURCES
+from zhihui.demo.exchange import load_credit_sources
 from zhihui.demo.privacy import protect_demo
 from zhihui.demo.resources import ResourcePlan, build_resources
 from zhihui.demo.tables import build_tables, load_tables, personal_resources
@@ -112,11 +114,17 @@ def load_demo(db: Database, *, seed: int = 2015, tables: bool = False,
             )
 
         loaded = []
+        credit = 0
         if tables:
             assert data_root is not None
             loaded = load_tables(s, build_tables(plan.resources, seed), data_root=data_root)
             protect_demo(s, data_root)  # privacy: policies for the tables' personal columns
-    return DemoSummary(orgs=len(plan.orgs), users=len(plan.users),
-                       resources=len(plan.resources), showcases=len(SHOWCASES),
-                       tables=len(loaded), rows=sum(t.rows for t in loaded),
+            # Art. 40-41: the credit sources keyed by the registry's codes (one-enterprise
+            # profile); they read the registry loaded just above
+            credit = load_credit_sources(s, data_root, seed)
+    sources = len(CREDIT_SOURCES) if credit else 0  # and the court that provides one of them
+    return DemoSummary(orgs=len(plan.orgs) + (1 if credit else 0), users=len(plan.users),
+                       resources=len(plan.resources) + sources, showcases=len(SHOWCASES),
+                       tables=len(loaded) + sources,
+                       rows=sum(t.rows for t in loaded) + credit,
                        seconds=time.perf_counter() - started)
