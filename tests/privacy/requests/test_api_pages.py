@@ -55,7 +55,7 @@ def test_file_follow_and_decide_through_the_api(client, city, companies):
                          headers=city.headers("editor"), json={"decision": "accept"})
     assert replay.status_code == 409
     over = client.get(f"/api/v1/organizations/{city.orgs['jtj']}/requests/overdue").json()
-    assert over == {"count": 0, "requests": []}
+    assert over == {"count": 0, "listed": False, "requests": []}
 
 
 def test_the_filing_form_keeps_what_was_typed_and_refuses_a_fake_pdf(client, city, companies):

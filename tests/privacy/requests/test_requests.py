@@ -9,6 +9,7 @@ import duckdb
 import pytest
 from sqlalchemy import select
 
+from zhihui.core.accounts.models import Organisation
 from zhihui.core.audit.models import AuditEntry
 from zhihui.core.authz import ANONYMOUS
 from zhihui.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -237,12 +238,19 @@ def test_overdue_requests_escalate_and_show_on_the_organisation(city, settings, 
     _req, case_id, _ = _file(city, settings, companies)
     with city.db.session() as s:
         late = s.get(workflow.WorkflowCase, case_id).due + timedelta(hours=1)
-        assert requests.overdue_summary(s, city.orgs["jtj"])["count"] == 0
+        jtj = s.get(Organisation, city.orgs["jtj"])
+        assert requests.overdue_summary(s, ANONYMOUS, jtj)["count"] == 0
         workflow.escalate(s, late)
     with city.db.session() as s:
         s.get(workflow.WorkflowCase, case_id).due = datetime(2020, 1, 1, tzinfo=UTC)
     with city.db.session() as s:
-        summary = requests.overdue_summary(s, city.orgs["jtj"])
+        jtj = s.get(Organisation, city.orgs["jtj"])
+        summary = requests.overdue_summary(s, city.actors["member"], jtj)
         assert summary["count"] == 1 and summary["requests"][0]["escalated"]
+        assert summary["listed"] and summary["requests"][0]["request_id"] == _req
         assert "王小明" not in str(summary)
+        # the public sees how many, not which
+        assert requests.overdue_summary(s, ANONYMOUS, jtj) == {
+            "count": 1, "listed": False, "requests": []}
+        assert requests.overdue_summary(s, city.actors["sysadmin"], jtj)["listed"]
         assert [c.id for c in workflow.tasks_for(s, city.actors["sysadmin"])] == [case_id]

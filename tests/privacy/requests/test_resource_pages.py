@@ -45,3 +45,75 @@ def test_the_preview_marks_the_disputed_rows_it_shows(client, city, companies):
                        json={"decision": "refuse", "comment": "登记机关记录为准"})
     assert done.status_code == 200
     assert _disputed_rows(client.get(f"/datastore/{companies}/preview").text) == []
+
+
+def test_the_resource_page_links_to_the_form_prefilled_with_its_file(client, city, companies):
+    page = client.get(f"/dataset/{city.resources['open']}")
+    assert "报告错误" in page.text
+    link = re.search(r'href="(/requests/new\?resource=[^"]+)"', page.text).group(1)
+    assert "Report an error" in client.get(f"/dataset/{city.resources['open']}?lang=en").text
+    form = client.get(link)
+    assert form.status_code == 200
+    assert f'name="distribution_id" value="{companies}"' in form.text
+    # a resource without data says so, in the reader's language
+    bare = client.get(f"/requests/new?resource={city.resources['air']}&lang=zh")
+    assert bare.status_code == 404 and "还没有" in bare.text
+
+
+def test_a_resource_with_two_data_files_asks_which(client, city, companies, settings):
+    import io
+
+    from tests.datastore.helpers import csv_text, new_distribution
+    from zhihui.core.authz import SYSTEM
+    from zhihui.datastore import versions
+
+    from .conftest import COMPANIES
+
+    second = new_distribution(city.db, city.resources["open"], "企业登记信息（二）")
+    with city.db.session() as s:
+        versions.ingest(s, SYSTEM, second, io.BytesIO(csv_text(COMPANIES, None).encode()),
+                        "b.csv", data_root=settings.data_root)
+    page = client.get(f"/requests/new?resource={city.resources['open']}")
+    assert page.status_code == 200 and "请选择" in page.text
+    assert f"/requests/new?distribution={companies}" in page.text
+    assert f"/requests/new?distribution={second}" in page.text
+
+
+def _make_overdue(city, case_id):
+    from datetime import UTC, datetime
+
+    from zhihui.core.workflow.models import WorkflowCase
+
+    with city.db.session() as s:
+        s.get(WorkflowCase, case_id).due = datetime(2020, 1, 1, tzinfo=UTC)
+
+
+def test_the_organisation_page_counts_overdue_requests_and_lists_them_to_its_own(
+        client, city, companies):
+    from tests.core.workflow.test_api_pages import _login
+
+    org_page = client.get("/organization/jtj")
+    assert 'hx-get="/organization/jtj/requests/overdue"' in org_page.text
+    htmx = {"hx-request": "true"}
+    quiet = client.get("/organization/jtj/requests/overdue", headers=htmx)
+    assert quiet.status_code == 200 and "超期" not in quiet.text
+    filed = _file(client, companies)
+    _make_overdue(city, filed["case_id"])
+    public = client.get("/organization/jtj/requests/overdue", headers=htmx)
+    assert "超期未答复：1 件" in public.text
+    # the public sees the count, not which resource or request, nor who filed it
+    assert filed["id"] not in public.text and "王小明" not in public.text
+    assert "/dataset/" not in public.text
+    assert "Overdue: 1" in client.get("/organization/jtj/requests/overdue?lang=en").text
+    api = client.get("/api/v1/organizations/jtj/requests/overdue").json()
+    assert api == {"count": 1, "listed": False, "requests": []}
+    other = client.get("/api/v1/organizations/jtj/requests/overdue",
+                       headers=city.headers("other_editor")).json()
+    assert other["listed"] is False
+    listed = client.get("/api/v1/organizations/jtj/requests/overdue",
+                        headers=city.headers("member")).json()
+    assert listed["listed"] and listed["requests"][0]["request_id"] == filed["id"]
+    _login(client, "editor")
+    mine = client.get("/organization/jtj/requests/overdue?lang=zh", headers=htmx)
+    assert f'href="/requests/manage/{filed["id"]}"' in mine.text
+    assert "待答复：1 件" in mine.text and "王小明" not in mine.text

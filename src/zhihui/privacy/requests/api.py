@@ -66,6 +66,7 @@ def queue(org: str, session: SessionDep, actor: ActorDep,
 
 
 @router.get("/organizations/{org}/requests/overdue")
-def overdue(org: str, session: SessionDep) -> dict[str, Any]:
-    """How many requests the organisation answers late (public; no personal details)."""
-    return service.overdue_summary(session, accounts.get_org(session, org).id)
+def overdue(org: str, session: SessionDep, actor: ActorDep) -> dict[str, Any]:
+    """How many requests the organisation answers late (anyone); each of them, without
+    contact details, for its members and the operator (``listed``)."""
+    return service.overdue_summary(session, actor, accounts.get_org(session, org))

@@ -1,9 +1,11 @@
-"""Pages in zh/en: file a request (/requests/new?distribution=…), follow it by receipt
-(/requests/<code>), the organisation's queue with decisions and its overdue requests
-(/organization/<name>/requests)."""
+"""Pages in zh/en: file a request (/requests/new?distribution=… or ?resource=… from a resource
+page's "report an error" link), follow it by receipt (/requests/<code>), the organisation's
+queue with decisions (/organization/<name>/requests) and the organisation page's overdue
+section (/organization/<name>/requests/overdue)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, UploadFile
@@ -39,7 +41,15 @@ def _form(request, session, actor, lang, distribution: str, values=None, errors=
 
 @router.get("/requests/new")
 def new_request(request: Request, session: SessionDep, actor: ActorDep, lang: LangDep,
-                distribution: str = ""):
+                distribution: str = "", resource: str = ""):
+    """The form for one file; from a resource page's "report an error" link (``resource``),
+    that resource's only file with data, or a choice among its files."""
+    if not distribution and resource:
+        r, files = service.report_target(session, actor, resource[:100])
+        if len(files) > 1:
+            return render(request, "requests/choose.html", actor, lang, resource=r,
+                          files=files)
+        distribution = files[0].id
     return _form(request, session, actor, lang, distribution)
 
 
@@ -106,8 +116,27 @@ def org_requests(name: str, request: Request, session: SessionDep, actor: ActorD
     org = accounts.get_org(session, name)
     queue = service.queue(session, actor, org) if can(actor, "correction.queue", org) else None
     return render(request, "requests/org.html", actor, lang, org=org, queue=queue,
-                  overdue=service.overdue_summary(session, org.id), china=CHINA,
+                  overdue=service.overdue_summary(session, actor, org), china=CHINA,
                   label=lambda kind, n: label(lang, "correction", kind, n), error=error)
+
+
+@router.get("/organization/{name}/requests/overdue")
+def org_overdue(name: str, request: Request, session: SessionDep, actor: ActorDep,
+                lang: LangDep):
+    """The organisation page's section (loaded with htmx): the overdue count for everyone;
+    for its members and the operator, each overdue request and the open count."""
+    org = accounts.get_org(session, name)
+    member = can(actor, "correction.queue", org)
+    htmx = request.headers.get("hx-request") == "true"
+    return render(request, "requests/_org_overdue.html" if htmx else "requests/overdue.html",
+                  actor, lang, org=org, overdue=service.overdue_summary(session, actor, org),
+                  open_count=service.open_count(session, org.id) if member else None,
+                  day=_china_day)
+
+
+def _china_day(iso: str | None) -> str:
+    """An ISO instant as the date in China, as deadlines are counted."""
+    return datetime.fromisoformat(iso).astimezone(CHINA).strftime("%Y-%m-%d") if iso else "—"
 
 
 @router.post("/requests/manage/{request_id}")
@@ -130,7 +159,7 @@ def decide(request_id: str, request: Request, session: SessionDep, actor: ActorD
         org = accounts.get_org(session, org.id)
         return render(request, "requests/org.html", actor, lang, status_code=exc.status,
                       org=org, queue=service.queue(session, actor, org),
-                      overdue=service.overdue_summary(session, org.id), china=CHINA,
+                      overdue=service.overdue_summary(session, actor, org), china=CHINA,
                       label=lambda kind, n: label(lang, "correction", kind, n),
                       error="；".join(_messages(exc, lang)))
     session.commit()

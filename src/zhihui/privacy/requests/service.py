@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from zhihui.catalog.models import Resource
@@ -353,18 +353,50 @@ def queue(session: Session, actor: Actor, org: Organisation, *, open_only: bool 
     return [(req, case) for req, case in session.execute(q.limit(500)).all()]
 
 
-def overdue_summary(session: Session, org_id: str) -> dict[str, Any]:
-    """What anyone may see on an organisation's page: how many requests it answers late,
-    each with its resource, filing date, due date and escalation (no personal details)."""
-    cases = workflow.overdue(session, org_id=org_id)
-    cases = [c for c in cases if c.process == PROCESS]
+def overdue_summary(session: Session, actor: Actor, org: Organisation) -> dict[str, Any]:
+    """An organisation's requests answered late (Art. 50, answered within the deadline).
+
+    Everyone sees how many: a city publishes how its departments keep their deadlines, as
+    it does for other government services. Only the organisation's members and the operator
+    (``correction.queue``) see each one (resource, kind, filing date, deadline, escalation,
+    a link to answer it): the list would tell the public which records someone disputes, and
+    on a small table that can point at a person. ``listed`` says which of the two was given."""
+    cases = [c for c in workflow.overdue(session, org_id=org.id) if c.process == PROCESS]
+    if not authz.can(actor, "correction.queue", org):
+        return {"count": len(cases), "listed": False, "requests": []}
+    by_case = {r.case_id: r for r in session.scalars(select(CorrectionRequest).where(
+        CorrectionRequest.case_id.in_([c.id for c in cases])))} if cases else {}
     titles = {r.id: r.title for r in session.scalars(select(Resource).where(
         Resource.id.in_([c.data.get("resource_id") for c in cases])))} if cases else {}
-    return {"count": len(cases), "requests": [
-        {"case_id": c.id, "resource_id": c.data.get("resource_id"),
+    return {"count": len(cases), "listed": True, "requests": [
+        {"case_id": c.id, "request_id": by_case[c.id].id if c.id in by_case else None,
+         "kind": by_case[c.id].kind if c.id in by_case else None,
+         "resource_id": c.data.get("resource_id"),
          "resource_title": titles.get(c.data.get("resource_id"), ""),
          "filed": c.created.isoformat(), "due": c.due.isoformat() if c.due else None,
          "escalated": c.escalated} for c in cases]}
+
+
+def open_count(session: Session, org_id: str) -> int:
+    """How many requests the organisation has yet to answer (for its own members' pages)."""
+    return session.scalar(select(func.count()).select_from(CorrectionRequest).join(
+        WorkflowCase, WorkflowCase.id == CorrectionRequest.case_id).where(
+        CorrectionRequest.org_id == org_id, WorkflowCase.closed.is_(False))) or 0
+
+
+def report_target(session: Session, actor: Actor, resource_id: str
+                  ) -> tuple[Resource, list[Any]]:
+    """The resource a "report an error" link names, and its files that hold data (the
+    distributions a request can be filed against), as ``actor`` may see them."""
+    from zhihui.catalog import service as catalog
+
+    r = catalog.get_resource(session, actor, resource_id)
+    files = [d for d in r.distributions if d.kind == "file" and session.scalar(
+        select(func.count()).select_from(DatastoreVersion).where(
+            DatastoreVersion.distribution_id == d.id))]
+    if not files:
+        raise NotFound("requests.no_data", title=r.title[:100])
+    return r, files
 
 
 def public_dict(req: CorrectionRequest, case: WorkflowCase, session: Session) -> dict[str, Any]:
