@@ -100,42 +100,55 @@ _PLAIN_TIME = r" [0-9]{1,2}:[0-9]{1,2}(:[0-9]{1,2})?"
 _PLAIN_DATETIME_FORMATS = "['%Y-%m-%d %H:%M:%S', '%Y-%m-%d %H:%M']"
 
 
-def plain(kind: str, c: str) -> str:
-    """SQL: the raw cell ``c`` (not trimmed) is a value of ``kind`` written the plain way
-    machines export it (12, 2.5, 2024-05-01, 2024-05-01 08:30:00, 是). Every plain cell also
-    ``matches`` the kind, and ``plain_cast`` reads it to the same value as ``cast``: the
-    cheap check the write tries first, before the full one (trim, null tokens, Chinese
-    dates) that a column needs only when one of its cells is not plain."""
-    if kind == "integer":
-        return f"regexp_full_match({c}, '{_INT}')"
-    if kind == "decimal":
-        return f"regexp_full_match({c}, '{_INT}|{_DEC}')"
-    if kind == "boolean":
-        words = ", ".join(f"'{w}'" for w in TRUE_WORDS + FALSE_WORDS)
-        return f"lower({c}) IN ({words})"
-    if kind == "date":
-        return _then(f"regexp_full_match({c}, '{_PLAIN_DATE}')",
-                     f"try_strptime({c}, '%Y-%m-%d') IS NOT NULL")
-    if kind == "datetime":
-        return _then(f"regexp_full_match({c}, '{_PLAIN_DATE}{_PLAIN_TIME}')",
-                     f"try_strptime({c}, {_PLAIN_DATETIME_FORMATS}) IS NOT NULL")
-    return "true"
+def _cases(words: tuple[str, ...]) -> str:
+    """The words as SQL literals the way machines write them: as listed, upper, capitalised."""
+    forms = dict.fromkeys(f for w in words for f in (w, w.upper(), w.capitalize()))
+    return ", ".join(f"'{f}'" for f in forms)
 
 
-def plain_cast(kind: str, c: str) -> str:
-    """SQL: a ``plain`` cell as a value of ``kind``."""
+def plain_value(kind: str, c: str) -> str:
+    """SQL: the raw cell ``c`` (not trimmed) as a value of ``kind`` when it is written the
+    plain way machines export it (12, 2.5, 2024-05-01, 2024-05-01 08:30:00, 是, TRUE), else
+    NULL. Every plain cell also ``matches`` the kind and reads to the same value as ``cast``:
+    the cheap check the write tries first, before the full one (trim, null tokens, Chinese
+    dates) that a column needs only when one of its cells is not plain. Each cell is parsed
+    once (the check is the parse): no ``lower()`` copy of each cell, and dates through
+    DuckDB's own ISO parser, which reads a ``YYYY-M-D`` text as ``strptime('%Y-%m-%d')``
+    does."""
     if kind == "integer":
-        return f"CAST({c} AS BIGINT)"
+        return f"(CASE WHEN regexp_full_match({c}, '{_INT}') THEN CAST({c} AS BIGINT) END)"
     if kind == "decimal":
-        return f"CAST({c} AS DOUBLE)"
+        return (f"(CASE WHEN regexp_full_match({c}, '{_INT}|{_DEC}') THEN CAST({c} AS DOUBLE) "
+                "END)")
     if kind == "boolean":
-        true = ", ".join(f"'{w}'" for w in TRUE_WORDS)
-        return f"(lower({c}) IN ({true}))"
+        return (f"(CASE WHEN {c} IN ({_cases(TRUE_WORDS)}) THEN true "
+                f"WHEN {c} IN ({_cases(FALSE_WORDS)}) THEN false END)")
     if kind == "date":
-        return f"CAST(strptime({c}, '%Y-%m-%d') AS DATE)"
+        return (f"(CASE WHEN regexp_full_match({c}, '{_PLAIN_DATE}') THEN "
+                f"TRY_CAST({c} AS DATE) END)")
     if kind == "datetime":
-        return f"strptime({c}, {_PLAIN_DATETIME_FORMATS})"
+        # strptime, not CAST: CAST takes 24:00:00 as the next day, the full check does not
+        return (f"(CASE WHEN regexp_full_match({c}, '{_PLAIN_DATE}{_PLAIN_TIME}') THEN "
+                f"try_strptime({c}, {_PLAIN_DATETIME_FORMATS}) END)")
     return c
+
+
+def plain(kind: str, c: str) -> str:
+    """SQL: the raw cell ``c`` is a value of ``kind`` written the plain way (``plain_value``)."""
+    return f"({plain_value(kind, c)} IS NOT NULL)"
+
+
+def value(kind: str, v: str) -> str:
+    """SQL: the non-null trimmed cell ``v`` as a value of ``kind`` where it ``matches`` the
+    kind, else NULL (the check and the cast in one expression)."""
+    if kind in ("integer", "decimal"):
+        return f"(CASE WHEN {matches(kind, v)} THEN {cast(kind, v, v)} END)"
+    if kind == "date":
+        return f"(CASE WHEN regexp_full_match({v}, '{_DATE}') THEN {cast(kind, v, v)} END)"
+    if kind == "datetime":
+        return (f"(CASE WHEN regexp_full_match({v}, '({_DATE}){_TIME}') THEN "
+                f"{cast(kind, v, v)} END)")
+    return cast(kind, v, v)
 
 
 def mobile(v: str) -> str:
