@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import re
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -217,10 +218,11 @@ Upload = tuple[str, "bytes | IO[bytes]", "str | None"]  # name, content, claimed
 
 def file_request(
     session: Session, actor: Actor, inp: RequestIn, *, data_root: Path, secret: str,
-    attachments: Sequence[Upload] = (),
+    attachments: Sequence[Upload] = (), now: datetime | None = None,
 ) -> tuple[CorrectionRequest, WorkflowCase]:
     """File a request; the case carries ``receipt_code`` (shown once). Nothing is stored
-    unless everything is valid: the caller commits."""
+    unless everything is valid: the caller commits. ``now`` is when it was filed (the
+    deadline counts from it); the present unless a caller replays history (the demo)."""
     errors = _check(inp)
     errors.raise_if_any()
     view = access.view(session, actor, inp.distribution_id, data_root=data_root)
@@ -258,7 +260,7 @@ def file_request(
     case = workflow.open_case(
         session, actor, PROCESS, ("distribution", d.id), owner_org_id=r.owner_org_id,
         title=f"{'删除' if inp.kind == 'delete' else '更正'}请求：{r.title}"[:300],
-        applicant_name=inp.contact_name.strip(), receipt=True,
+        applicant_name=inp.contact_name.strip(), receipt=True, now=now,
         data={"resource_id": r.id, "kind": inp.kind, "matched": len(ids)})
     code = case.receipt_code or ""
     req = CorrectionRequest(
@@ -270,7 +272,7 @@ def file_request(
                         else None),
         kind=inp.kind, what_is_wrong=inp.what_is_wrong.strip(), corrections=corrections,
         locator=locator, matched_ids=ids, dedupe_key=key,
-        receipt_hint=f"{code[:4]}-…-{code[-4:]}", created=utcnow())
+        receipt_hint=f"{code[:4]}-…-{code[-4:]}", created=now or utcnow())
     session.add(req)
     session.flush()
     case.data = {**case.data, "page": f"/requests/manage/{req.id}"}
@@ -312,6 +314,7 @@ def decide(
     session: Session, actor: Actor, request_id: str, decision: str, *, data_root: Path,
     comment: str = "", accepted_ids: Iterable[int] | None = None,
     columns: Iterable[str] | None = None, revision: int | None = None,
+    now: datetime | None = None,
 ) -> tuple[CorrectionRequest, WorkflowCase]:
     """Accept, partially accept (``accepted_ids``, optionally only some ``columns``) or refuse
     a request; an acceptance publishes the corrected version in the same transaction."""
@@ -322,7 +325,7 @@ def decide(
     if columns:
         data["columns"] = list(columns)
     workflow.act(session, actor, case.id, decision, comment=comment, data=data or None,
-                 revision=revision, context={"data_root": str(data_root)})
+                 revision=revision, now=now, context={"data_root": str(data_root)})
     return req, case
 
 
