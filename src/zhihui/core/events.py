@@ -18,6 +18,7 @@ LISTENERS: list[str] = [
     "zhihui.privacy.handlers",  # first: the narrowers after it see the protected view
     "zhihui.exchange.handlers",
     "zhihui.privacy.requests.service",  # the disputed marks follow the records
+    "zhihui.datastore.index",  # row and text indexes of large versions, after the commit
 ]
 
 _handlers: dict[str, list[Callable[..., None]]] = {}

@@ -17,12 +17,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
 from zhihui.core.errors import BadRequest, Message, ValidationFailed
 from zhihui.datastore.infer import CKAN_TYPE, FALSE_WORDS, TRUE_WORDS, quote
+
+if TYPE_CHECKING:
+    from zhihui.datastore.index import Indexes
 
 LIMIT_DEFAULT = 100
 LIMIT_MAX = 32000  # CKAN's ckan.datastore.search.rows_max
@@ -87,6 +90,9 @@ def _open(sources: dict[str, Source], threads: int) -> duckdb.DuckDBPyConnection
     paths = ", ".join(_literal(str(s.path)) for s in sources.values())
     con.execute(f"SET allowed_paths=[{paths}]")
     con.execute("SET enable_external_access=false")
+    # the footer of a 10 M-row file (600 row groups) is parsed once, not by every query
+    # (measured: a filtered count 80 -> 17 ms); the files never change
+    con.execute("SET parquet_metadata_cache=true")
     for name, src in sources.items():
         cols = "*" if src.columns is None else ", ".join(quote(c) for c in src.columns)
         where = f" WHERE {src.where}" if src.where else ""
@@ -245,8 +251,10 @@ def _order(columns: dict[str, str], sort: str, fields: list[str]) -> str:
 
 
 def search(con: duckdb.DuckDBPyConnection, table: str, columns: dict[str, str],
-           s: Search) -> dict[str, Any]:
-    """Run a datastore_search over one table; ``columns`` maps names (with _id) to types."""
+           s: Search, index: Indexes | None = None) -> dict[str, Any]:
+    """Run a datastore_search over one table; ``columns`` maps names (with _id) to types.
+    With ``index`` (the file's row and text indexes, ``index.py``) the page and total come
+    from it when it can give exactly what the scan would; else DuckDB scans."""
     fields = s.fields or list(columns)
     for name in fields:
         if name not in columns:
@@ -255,11 +263,18 @@ def search(con: duckdb.DuckDBPyConnection, table: str, columns: dict[str, str],
         raise _invalid("limit", "field.range", min=0, max=LIMIT_MAX)
     if s.offset < 0:
         raise _invalid("offset", "field.range", min=0, max=2**62)
-    where, params = _where(columns, s)
+    where, params = _where(columns, s)  # checks the search whichever way it is answered
     select = ", ".join(quote(f) for f in fields)
     distinct = "DISTINCT " if s.distinct else ""
     base = f"SELECT {distinct}{select} FROM {quote(table)}{where}"
-    if s.distinct or "_id" not in columns:
+    answered = None
+    if index is not None:
+        from zhihui.datastore import index as indexes
+
+        answered = indexes.answer(index, columns, s, fields)
+    if answered is not None:
+        rows = answered[0]
+    elif s.distinct or "_id" not in columns:
         order = _order(columns, s.sort, fields) if not s.distinct or s.sort else ""
         rows = con.execute(f"{base}{order} LIMIT {s.limit} OFFSET {s.offset}",
                            params).fetchall()
@@ -268,8 +283,12 @@ def search(con: duckdb.DuckDBPyConnection, table: str, columns: dict[str, str],
     out: dict[str, Any] = {
         "fields": [{"id": f, "type": CKAN_TYPE[columns[f]]} for f in fields],
         "limit": s.limit, "offset": s.offset,
+        "answered_by": "scan" if answered is None else "index",
     }
-    if s.include_total:
+    if answered is not None and s.include_total:
+        out["total"] = answered[1]
+        out["total_was_estimated"] = False
+    elif s.include_total:
         counted = f"({base})" if s.distinct else f"{quote(table)}{where}"
         out["total"] = con.execute(f"SELECT count(*) FROM {counted}", params).fetchone()[0]
         out["total_was_estimated"] = False

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from zhihui.core import audit
 from zhihui.core.authz import Actor, can
 from zhihui.core.errors import BadRequest, NotFound, ValidationFailed
-from zhihui.datastore import access, infer, query
+from zhihui.datastore import access, index, infer, query
 from zhihui.datastore import ingest as reading
 from zhihui.datastore.models import DatastoreVersion
 from zhihui.datastore.storage import Storage
@@ -88,13 +88,23 @@ def info(session: Session, actor: Actor, resource_id: str, *, data_root: Path,
     return {
         "meta": {"id": v.distribution_id, "count": count, "table_type": "BASE TABLE",
                  "version": v.number, "versions": _count_versions(session, v),
-                 "sha256": v.sha256, "created": v.created.isoformat(), "q_ready": True,
-                 "restricted": sorted(view.notes)},
+                 "sha256": v.sha256, "created": v.created.isoformat(),
+                 **_readiness(view), "restricted": sorted(view.notes)},
         "fields": [{"id": c["id"], "type": infer.CKAN_TYPE[c["type"]],
                     "schema": {"native_type": infer.DUCKDB_TYPE[c["type"]]},
                     "info": {"type": c["type"], "item_type": c["item_type"]}}
                    for c in view.columns],
     }
+
+
+def _readiness(view: access.View) -> dict[str, bool]:
+    """``q_ready``: ``q`` is answered from the text index (built after publishing), or the
+    table is small enough that a scan is as fast; until then ``q`` is answered by a scan,
+    with the same results, slower. ``index_ready``: the same for filtered pages."""
+    if view.where is not None:  # a grant's rows: DuckDB answers, scanning
+        small = view.version.rows < index.INDEX_MIN_ROWS
+        return {"index_ready": small, "q_ready": small}
+    return index.status(view.path, view.version.rows)
 
 
 def _count(view: access.View) -> int:
@@ -127,18 +137,22 @@ def search(session: Session, actor: Actor, resource_id: str, params: query.Searc
            data_root: Path, number: int | None = None) -> dict[str, Any]:
     """CKAN datastore_search over the current (or a numbered) version."""
     view = access.view(session, actor, resource_id, number, data_root=data_root)
+    ix = index.for_view(view.path, view.version.rows, view.where)
     con = query.connect({view.table: _source(view)})
     try:
-        out = query.search(con, view.table, _columns(view), params)
+        out = query.search(con, view.table, _columns(view), params, ix)
     finally:
         con.close()
+        if ix is not None:
+            ix.close()
+    meta = {**_readiness(view), "answered_by": out.pop("answered_by")}
     records = out.get("records")
     _log_read(session, actor, view, "data.search",
               rows=len(records) if isinstance(records, list) else 0, content=records)
     from zhihui.privacy.requests.service import disputed  # Art. 50: 异议标注
 
     return {"resource_id": view.table, "version": view.version.number,
-            "include_total": params.include_total, **out,
+            "include_total": params.include_total, **out, "meta": meta,
             "disputed": sorted(disputed(session, view.table))}
 
 
