@@ -36,6 +36,7 @@ import json
 import logging
 import os
 import queue
+import shutil
 import sqlite3
 import threading
 import time
@@ -164,9 +165,12 @@ def _schema(parquet: Path) -> list[tuple[str, str | None]]:
     return [(f.name, kind_of(f.type)) for f in pq.read_schema(parquet)]
 
 
-def _duck() -> duckdb.DuckDBPyConnection:
+def _duck(spill: Path) -> duckdb.DuckDBPyConnection:
+    """A connection for one build: 2 threads, bounded memory, spilling (the postings' sort)
+    into ``spill``, a folder beside the file, removed after the build."""
     return duckdb.connect(":memory:", config={
-        "threads": 2, "memory_limit": BUILD_MEMORY,
+        "threads": 2, "memory_limit": BUILD_MEMORY, "temp_directory": str(spill),
+        "preserve_insertion_order": True,
         "autoinstall_known_extensions": False, "autoload_known_extensions": False,
     })
 
@@ -199,7 +203,8 @@ def build(parquet: Path, *, text: bool = True) -> Built:
     if not schema or schema[0][0] != "_id":
         return out
     size = parquet.stat().st_size
-    con = _duck()
+    spill = parquet.with_name(f".index-spill-{os.getpid()}-{threading.get_ident()}")
+    con = _duck(spill)
     try:
         con.execute(f"CREATE VIEW t AS SELECT * FROM read_parquet({_sql_text(str(parquet))})")
         if _read_meta(rows_path(parquet), size) is None:
@@ -212,6 +217,7 @@ def build(parquet: Path, *, text: bool = True) -> Built:
             out.text_seconds = time.perf_counter() - t
     finally:
         con.close()
+        shutil.rmtree(spill, ignore_errors=True)
     return out
 
 
@@ -227,7 +233,7 @@ def _build_rows(con: duckdb.DuckDBPyConnection, parquet: Path,
     try:
         db.execute("CREATE TABLE row_store (_id INTEGER PRIMARY KEY, r TEXT NOT NULL)")
         cells = ", ".join(quote(name) for name, _ in columns)
-        reader = con.sql(f"SELECT _id, json_array({cells})::VARCHAR FROM t ORDER BY _id"
+        reader = con.sql(f"SELECT _id, json_array({cells})::VARCHAR FROM t"
                          ).to_arrow_reader(BATCH)
         for batch in reader:
             db.executemany("INSERT INTO row_store VALUES (?, ?)",
@@ -343,7 +349,7 @@ def _build_text(con: duckdb.DuckDBPyConnection, parquet: Path,
         db.execute(f"CREATE VIRTUAL TABLE text_index USING fts5({names}, content='', "
                    "columnsize=0, tokenize='ascii', detail=full)")
         pairs = ", ".join(_pairs_sql(n) for n in texts)
-        reader = con.sql(f"SELECT _id, {pairs} FROM t ORDER BY _id").to_arrow_reader(BATCH)
+        reader = con.sql(f"SELECT _id, {pairs} FROM t").to_arrow_reader(BATCH)
         marks = ", ".join("?" * (len(texts) + 1))
         for batch in reader:
             db.executemany(f"INSERT INTO text_index(rowid, {names}) VALUES ({marks})",
@@ -557,12 +563,11 @@ class Indexes:
             f"SELECT _id, r FROM row_store WHERE _id IN ({marks})", list(ids)))
         picks = [(-1, "integer") if f == "_id" else (self.columns[f][0], self.columns[f][1])
                  for f in fields]
+        present = [i for i in ids if i in found]
+        # one JSON document for the page: one parse instead of one per row
+        rows = json.loads("[" + ",".join(found[i] for i in present) + "]")
         out = []
-        for i in ids:
-            text = found.get(i)
-            if text is None:
-                continue
-            cells = json.loads(text)
+        for i, cells in zip(present, rows, strict=True):
             out.append(tuple(i if pos < 0 else _from_json(kind or "text", cells[pos])
                              for pos, kind in picks))
         return out
