@@ -35,6 +35,10 @@ top-level fields         our metadata, CKAN "extras style": title_en, resource_c
                          opening_conditions, opening_legal_basis, update_cycle, published,
                          contact_name, contact_phone, contact_email, spatial, temporal_start,
                          temporal_end, revision
+grade, personal          privacy's grading (GB/T 43697: general / important / core) and
+                         personal flag (PIPL Art. 28: none / personal / sensitive_personal),
+                         on the package and on each of its resources (a resource's are its
+                         package's); on input, set through the catalogue's privacy rules
 =======================  ====================================================================
 
 Groups are the topic themes of ``catalog/vocab.py`` (主题信息资源: 道路交通 …): a group's
@@ -151,9 +155,16 @@ def organization_dict(org: dict[str, Any], lang: str) -> dict[str, Any]:
     return out
 
 
-def resource_out(d: dict[str, Any]) -> dict[str, Any]:
-    """A distribution as a CKAN resource."""
-    return {
+def _privacy_fields(r: Any) -> dict[str, str]:
+    """Grade and personal flag (privacy), from a resource dict, snapshot or model."""
+    get = r.get if isinstance(r, dict) else lambda k: getattr(r, k, None)
+    return {"grade": get("grade") or "general", "personal": get("personal") or "none"}
+
+
+def resource_out(d: dict[str, Any], r: Any = None) -> dict[str, Any]:
+    """A distribution as a CKAN resource (with its package's grade and personal flag when
+    the package ``r`` is given)."""
+    out = {
         "id": d["id"], "package_id": d["resource_id"], "name": d["name"],
         "description": d["description"], "url": d["url"], "format": d["format"],
         "mimetype": d["mimetype"] or None, "size": d["size"], "url_type": d["url_type"] or None,
@@ -161,6 +172,9 @@ def resource_out(d: dict[str, Any]) -> dict[str, Any]:
         "created": _iso(d["created"]), "last_modified": _iso(d["modified"]),
         "metadata_modified": _iso(d["modified"]), "position": d["position"], "state": "active",
     }
+    if r is not None:  # privacy
+        out.update(_privacy_fields(r))
+    return out
 
 
 def package_dict(r: dict[str, Any], lang: str) -> dict[str, Any]:
@@ -170,7 +184,7 @@ def package_dict(r: dict[str, Any], lang: str) -> dict[str, Any]:
             for t in r["tags"]]
     groups = ([group_dict(r["theme"], lang)]
               if r["classification"] == "topic" and r["theme"] in GROUPS else [])
-    resources = [resource_out(d) for d in r["distributions"]]
+    resources = [resource_out(d, r) for d in r["distributions"]]
     ours = {f: r[f] for f in OUR_FIELDS}
     for f in ("published", "temporal_start", "temporal_end"):
         ours[f] = _day(ours[f])
@@ -189,7 +203,7 @@ def package_dict(r: dict[str, Any], lang: str) -> dict[str, Any]:
         "author": "", "author_email": "", "url": "", "version": "",
         "tags": tags, "num_tags": len(tags), "groups": groups,
         "resources": resources, "num_resources": len(resources), "extras": [],
-        **ours,
+        **ours, **_privacy_fields(r),
     }
 
 
@@ -518,8 +532,8 @@ def package_activity_list(c: Ctx, p: Params) -> list[dict[str, Any]]:
 
 def resource_show(c: Ctx, p: Params) -> dict[str, Any]:
     """One resource (a file, API or link of a dataset) by id."""
-    d, _r = catalog.get_distribution(c.session, c.actor, p.text("id", required=True))
-    return resource_out(catalog.distribution_dict(d))
+    d, r = catalog.get_distribution(c.session, c.actor, p.text("id", required=True))
+    return resource_out(catalog.distribution_dict(d), r)
 
 
 def _upload(p: Params) -> UploadFile | None:
@@ -568,7 +582,8 @@ def resource_create(c: Ctx, p: Params) -> dict[str, Any]:
     d = catalog.add_distribution(c.session, c.actor, p.text("package_id", required=True), din)
     if upload is not None:
         d = _ingest(c, d, upload)
-    return resource_out(catalog.distribution_dict(d))
+    return resource_out(catalog.distribution_dict(d),
+                        catalog.get_distribution(c.session, c.actor, d.id)[1])
 
 
 def _resource_change(c: Ctx, p: Params, *, partial: bool) -> dict[str, Any]:
@@ -578,7 +593,8 @@ def _resource_change(c: Ctx, p: Params, *, partial: bool) -> dict[str, Any]:
                                     partial=partial)
     if upload is not None:
         d = _ingest(c, d, upload)
-    return resource_out(catalog.distribution_dict(d))
+    return resource_out(catalog.distribution_dict(d),
+                        catalog.get_distribution(c.session, c.actor, d.id)[1])
 
 
 def resource_update(c: Ctx, p: Params) -> dict[str, Any]:

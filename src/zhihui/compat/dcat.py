@@ -34,6 +34,7 @@ HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
 LOCN = Namespace("http://www.w3.org/ns/locn#")
 SPDX = Namespace("http://spdx.org/rdf/terms#")
 VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
+DPV = Namespace("https://w3id.org/dpv#")  # W3C Data Privacy Vocabulary (privacy)
 
 EU = "http://publications.europa.eu/resource/authority/"
 EU_THEME = Namespace(EU + "data-theme/")
@@ -115,8 +116,13 @@ FORMATS: dict[str, tuple[str, str]] = {
 JSONLD_CONTEXT = {
     "dcat": str(DCAT), "dct": str(DCTERMS), "foaf": str(FOAF), "vcard": str(VCARD),
     "skos": str(SKOS), "xsd": str(XSD), "rdfs": str(RDFS), "hydra": str(HYDRA),
-    "locn": str(LOCN), "spdx": str(SPDX),
+    "locn": str(LOCN), "spdx": str(SPDX), "dpv": str(DPV),
 }
+# privacy: the personal flag (PIPL Art. 28) as DPV's kind of data the dataset holds
+PERSONAL_DATA = {"none": (DPV.hasData, DPV.NonPersonalData),
+                 "personal": (DPV.hasPersonalData, DPV.PersonalData),
+                 "sensitive_personal": (DPV.hasPersonalData, DPV.SensitivePersonalData)}
+GRADES = ("general", "important", "core")  # GB/T 43697 一般 / 重要 / 核心
 
 
 # --- building graphs (no HTTP here) -----------------------------------------------------------
@@ -186,6 +192,25 @@ class _Builder:
         self.lit(scheme, DCTERMS.title, translate("dcat.theme_scheme_title", "zh"), "zh")
         self.lit(scheme, DCTERMS.title, translate("dcat.theme_scheme_title", "en"), "en")
         return scheme
+
+    def grade_scheme(self) -> URIRef:
+        """privacy: the GB/T 43697 grades as a concept scheme of the portal's own."""
+        scheme = _iri(f"{self.site}/vocab/grade")
+        self.add(scheme, RDF.type, SKOS.ConceptScheme)
+        self.lit(scheme, DCTERMS.title, translate("privacy.grade_scheme", "zh"), "zh")
+        self.lit(scheme, DCTERMS.title, translate("privacy.grade_scheme", "en"), "en")
+        return scheme
+
+    def grade(self, ds: URIRef, r: dict[str, Any]) -> None:
+        """privacy: the grade as a theme from ``grade_scheme``; the personal flag in DPV."""
+        grade = r.get("grade") if r.get("grade") in GRADES else "general"
+        node = _iri(f"{self.site}/vocab/grade/{grade}")
+        self.concept(node, {lang: translate(f"privacy.grade.{grade}", lang)
+                            for lang in ("zh", "en")}, self.grade_scheme())
+        self.lit(node, SKOS.notation, grade)
+        self.add(ds, DCAT.theme, node)
+        prop, kind = PERSONAL_DATA.get(r.get("personal") or "none", PERSONAL_DATA["none"])
+        self.add(ds, prop, kind)
 
     def eu_theme_scheme(self) -> URIRef:
         scheme = URIRef(str(EU_THEME).rstrip("/"))
@@ -257,6 +282,7 @@ class _Builder:
             add(ds, DCTERMS.temporal, period)
 
         self._contact(ds, r)
+        self.grade(ds, r)  # privacy
 
         access = ACCESS_RIGHTS.get(r.get("opening_type") or "")
         if access:
@@ -409,6 +435,7 @@ def catalog_graph(
     b.add(cat, FOAF.homepage, homepage)
     b.add(cat, DCAT.themeTaxonomy, b.our_theme_scheme())
     b.add(cat, DCAT.themeTaxonomy, b.eu_theme_scheme())
+    b.add(cat, DCAT.themeTaxonomy, b.grade_scheme())  # privacy
     b.add(cat, DCTERMS.language, EU_LANGUAGE.ZHO)
     b.add(EU_LANGUAGE.ZHO, RDF.type, DCTERMS.LinguisticSystem)
 
