@@ -253,3 +253,27 @@ def test_the_public_sees_report_counts_but_not_the_rejected_values(client: TestC
     assert public["report"]["cells_rejected"] == [
         {k: v for k, v in mine["report"]["cells_rejected"][0].items() if k != "value"}]
     assert "贰元" not in str(public)
+
+
+def test_datastore_search_says_whether_q_is_answered_from_its_index(
+        client: TestClient, lines: str, settings, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+) -> None:
+    """``meta.q_ready`` is false until the text index of a large table is built; the answer
+    is the same before and after (tests/datastore/test_query_index.py for the details)."""
+    from pathlib import Path
+
+    from zhihui.datastore import index
+
+    monkeypatch.setattr(index, "INDEX_MIN_ROWS", 5)  # the 5 bus lines stand for a large table
+    monkeypatch.setattr(index, "DISTINCT_SHARE", 1)
+    monkeypatch.setattr(index, "request_build", lambda p: False)  # built below, not meanwhile
+    url = f"{CKAN}datastore_search?resource_id={lines}&q=交通"
+    before = client.get(url).json()["result"]
+    assert before["meta"]["q_ready"] is False and before["meta"]["answered_by"] == "scan"
+    info = client.get(f"{CKAN}datastore_info?id={lines}").json()["result"]
+    assert info["meta"]["q_ready"] is False
+    parquet = next(Path(settings.data_root).glob(f"{lines}/*/data.parquet"))
+    assert index.build(parquet).text
+    after = client.get(url).json()["result"]
+    assert after["meta"] == {"q_ready": True, "index_ready": True, "answered_by": "index"}
+    assert after["records"] == before["records"] and after["total"] == 2
