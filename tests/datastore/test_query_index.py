@@ -235,9 +235,17 @@ def test_a_lock_held_by_another_process_means_no_second_build(
     lock.write_text("4242\n")
     assert index.build_locked(parquet) is None
     assert not index.rows_path(parquet).exists()
-    lock.unlink()
+    # a lock whose process has died (killed mid-build) is taken over, its work files removed
+    import socket
+    import subprocess
+
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    lock.write_text(f"{socket.gethostname()} {gone.pid}\n")
+    leftover = parquet.with_name(f".data.rows.sqlite.{gone.pid}.1.tmp")
+    leftover.write_bytes(b"half an index")
     assert index.build_locked(parquet) is not None
-    assert index.rows_path(parquet).exists() and not lock.exists()
+    assert index.rows_path(parquet).exists() and not lock.exists() and not leftover.exists()
 
 
 def test_words_the_text_index_cannot_answer_exactly() -> None:

@@ -31,12 +31,12 @@ Parquet keeps two processes sharing the data root from building the same index."
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
 import queue
 import shutil
+import socket
 import sqlite3
 import threading
 import time
@@ -203,7 +203,7 @@ def build(parquet: Path, *, text: bool = True) -> Built:
     if not schema or schema[0][0] != "_id":
         return out
     size = parquet.stat().st_size
-    spill = parquet.with_name(f".index-spill-{os.getpid()}-{threading.get_ident()}")
+    spill = parquet.with_name(f".{parquet.stem}.spill-{os.getpid()}-{threading.get_ident()}")
     con = _duck(spill)
     try:
         con.execute(f"CREATE VIEW t AS SELECT * FROM read_parquet({_sql_text(str(parquet))})")
@@ -426,24 +426,51 @@ def wait_idle(timeout: float = 600.0) -> bool:
 def build_locked(parquet: Path) -> Built | None:
     """``build`` under the lock file beside the Parquet, so that processes sharing the data
     root build each index once; None when another process holds the lock or the file is
-    gone (a version discarded before its commit)."""
+    gone (a version discarded before its commit). A lock left by a process of this host that
+    is gone, or older than ``LOCK_STALE_SECONDS``, is taken over, and the work files of the
+    build that died are removed."""
+    parquet = Path(parquet)
     if not parquet.exists():
         return None
     lock = _lock_path(parquet)
-    try:
-        fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-    except FileExistsError:
-        with contextlib.suppress(FileNotFoundError):
-            if time.time() - lock.stat().st_mtime < LOCK_STALE_SECONDS:
+    for _attempt in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            if not _stale(lock):
                 return None
-            lock.unlink()
-        return build_locked(parquet) if not lock.exists() else None
+            lock.unlink(missing_ok=True)
+            continue
+        try:
+            os.write(fd, f"{socket.gethostname()} {os.getpid()}\n".encode())
+            os.close(fd)
+            for leftover in parquet.parent.glob(f".{parquet.stem}.*.sqlite.*.tmp"):
+                leftover.unlink(missing_ok=True)  # we hold the lock: their builder is gone
+            for spill in parquet.parent.glob(f".{parquet.stem}.spill-*"):
+                shutil.rmtree(spill, ignore_errors=True)
+            return build(parquet)
+        finally:
+            lock.unlink(missing_ok=True)
+    return None
+
+
+def _stale(lock: Path) -> bool:
     try:
-        os.write(fd, f"{os.getpid()}\n".encode())
-        os.close(fd)
-        return build(parquet)
-    finally:
-        lock.unlink(missing_ok=True)
+        host, pid = lock.read_text().split()
+        age = time.time() - lock.stat().st_mtime
+    except (OSError, ValueError):
+        return False  # being written, or just removed: try again later
+    if age > LOCK_STALE_SECONDS:
+        return True
+    if host != socket.gethostname():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, ValueError):
+        return False
+    return False
 
 
 @events.on("datastore.version_published")
