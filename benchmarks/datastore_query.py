@@ -7,6 +7,10 @@ public, audit entries included):
 - datastore_search with a full-text ``q`` in Chinese (a company-name fragment);
 - a GROUP BY through datastore_search_sql;
 
+Each query runs twice in the same minutes, its rounds interleaved so that a noisy neighbour
+slows both alike: answered by a DuckDB scan of the Parquet file (the index switched off, as
+before the indexes existed), and answered from the row and text indexes (``datastore/index.py``,
+built here after publishing if they are not there yet; their build times are printed).
 p50 and p95 of ``--repeat`` runs each, then HTTP requests/s against ``zhihui serve --workers 2``
 (CKAN's GET /api/3/action/datastore_search) with ``--threads`` client threads.
 
@@ -38,17 +42,6 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
     ordered = sorted(samples)
     p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
     return statistics.median(ordered), p95
-
-
-def timed(fn: Callable[[], Any], repeat: int) -> tuple[list[float], Any]:
-    fn()  # warm: file cache, imports
-    out: list[float] = []
-    result = None
-    for _ in range(repeat):
-        t = time.perf_counter()
-        result = fn()
-        out.append((time.perf_counter() - t) * 1000)
-    return out, result
 
 
 def main() -> None:
@@ -83,8 +76,8 @@ def run(home: Path, csv_path: Path, fresh: bool, args: argparse.Namespace) -> No
 
     from zhihui.catalog.models import Distribution
     from zhihui.core.authz import ANONYMOUS, SYSTEM
+    from zhihui.datastore import index
     from zhihui.datastore import service as ds
-    from zhihui.datastore import versions
     from zhihui.datastore.query import Search
     from zhihui.db import Database
 
@@ -98,16 +91,28 @@ def run(home: Path, csv_path: Path, fresh: bool, args: argparse.Namespace) -> No
             v = ds.ingest(s, SYSTEM, dist, csv_path, csv_path.name, data_root=root)
             rows = v.rows
         print(f"ingest: {rows:,} rows in {time.perf_counter() - t:.1f} s (queryable)")
-    build = getattr(versions, "build_text_index", None)
-    if build is not None:
-        with db.session() as s:
-            t = time.perf_counter()
-            built = build(s, dist, data_root=root)
-            print(f"text index (after publishing): {time.perf_counter() - t:.1f} s"
-                  + ("" if built else " (already there)"))
+    with db.session() as s:
+        version = ds.get_version(s, SYSTEM, dist)
+        parquet = root / version.path / "data.parquet"
+    built = index.build(parquet)  # what a background build does after publishing
+    print(f"row index (after publishing): {built.rows_seconds:.1f} s"
+          + ("" if built.rows_seconds else " (already there)")
+          + f", {index.rows_path(parquet).stat().st_size / 1e6:,.0f} MB; posting lists for "
+          + (", ".join(built.indexed_columns) or "(see the index)"))
+    print(f"text index (after publishing): {built.text_seconds:.1f} s"
+          + ("" if built.text_seconds else " (already there)")
+          + f", {index.text_path(parquet).stat().st_size / 1e6:,.0f} MB; Parquet "
+          + f"{parquet.stat().st_size / 1e6:,.0f} MB")
     with db.session() as s:
         meta = ds.info(s, SYSTEM, dist, data_root=root)["meta"]
     print(f"version {meta['version']}: {meta['count']:,} rows, q_ready={meta.get('q_ready')}")
+    scanning = False
+    for_view = index.for_view
+
+    def maybe_index(*a: Any) -> Any:
+        return None if scanning else for_view(*a)
+
+    ds.index.for_view = maybe_index  # type: ignore[assignment]
 
     def search(**kw: Any) -> Callable[[], dict[str, Any]]:
         def go() -> dict[str, Any]:
@@ -135,15 +140,32 @@ def run(home: Path, csv_path: Path, fresh: bool, args: argparse.Namespace) -> No
             'GROUP BY "区县" ORDER BY n DESC'),
     }
     print(f"\n| query ({meta['count']:,} rows, in-process, {args.repeat} runs) | rows | total "
-          "| p50 ms | p95 ms |")
-    print("| --- | ---: | ---: | ---: | ---: |")
+          "| scan p50 ms | p95 | index p50 ms | p95 | answered by |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     for label, fn in cases.items():
-        samples, result = timed(fn, args.repeat)
-        p50, p95 = percentiles(samples)
-        total = result.get("total", "")
-        print(f"| {label} | {len(result['records'])} | {total} | {p50:.1f} | {p95:.1f} |",
-              flush=True)
-    http(home, dist, args)
+        samples: dict[bool, list[float]] = {True: [], False: []}
+        results: dict[bool, dict[str, Any]] = {}
+        for scan in (True, False):  # warm both
+            scanning = scan
+            results[scan] = fn()
+        for _ in range(args.repeat):
+            for scan in (True, False):
+                scanning = scan
+                t = time.perf_counter()
+                results[scan] = fn()
+                samples[scan].append((time.perf_counter() - t) * 1000)
+        a, b = dict(results[True]), dict(results[False])
+        by = b.get("meta", {}).get("answered_by", "")
+        a.pop("meta", None)
+        b.pop("meta", None)
+        same = "" if a == b else " **DIFFERENT**"
+        s50, s95 = percentiles(samples[True])
+        i50, i95 = percentiles(samples[False])
+        total = b.get("total", "")
+        print(f"| {label} | {len(b['records'])} | {total} | {s50:.1f} | {s95:.1f} | {i50:.1f} | "
+              f"{i95:.1f} | {by}{same} |", flush=True)
+    if args.requests:
+        http(home, dist, args)
 
 
 def http(home: Path, dist: str, args: argparse.Namespace) -> None:
