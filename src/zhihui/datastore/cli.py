@@ -109,6 +109,11 @@ def worker(
     if once:
         for job_id, state in w.drain():
             console.print(f"job {job_id}: {state}")
+        # the new versions' indexes build on a thread of this process (datastore/index.py):
+        # ending the process inside DuckDB aborts it, so they finish first
+        from zhihui.datastore import index
+
+        index.wait_idle()
         return
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
