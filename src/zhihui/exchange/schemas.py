@@ -76,3 +76,39 @@ class FeedbackIn(BaseModel):
 
 class AnswerIn(BaseModel):
     answer: str = Field(max_length=TEXT)
+
+
+class ChangeResource(BaseModel):
+    id: str
+    name: str
+    title: str
+
+
+class ChangeVersion(BaseModel):
+    id: str
+    distribution_id: str
+    number: int
+    rows: int
+    sha256: str
+    created: str
+
+
+class ChangeLinks(BaseModel):
+    data: str = Field(description="the version's CSV download")
+    search: str = Field(description="datastore search in the version")
+
+
+class ChangeOut(BaseModel):
+    """One new version, as in the webhook's body."""
+
+    event: str
+    change: int = Field(description="the change's number (webhook deliveries name it)")
+    resource: ChangeResource
+    version: ChangeVersion
+    links: ChangeLinks
+
+
+class ChangesOut(BaseModel):
+    changes: list[ChangeOut]
+    cursor: str = Field(description="opaque: ask with it next time (?since=)")
+    more: bool = Field(description="true: ask again at once, more may be waiting")
