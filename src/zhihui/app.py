@@ -169,9 +169,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(requests_pages.router)
     app.include_router(exchange_pages.router)
     audit_api.run_sequencer(app)
+    catalog_api.keep_snapshot_fresh(app)
     datastore_api.run_worker(app)
     workflow_api.run_deadline_check(app)
     exchange_api.run_delivery_worker(app)
+    privacy_api.run_cleanup(app)
 
     vendor = settings_vendor_dir()
     if vendor.exists():

@@ -39,3 +39,9 @@ def test_status_policy_and_kanon_from_the_shell(client: TestClient, city: City,
     out = runner.invoke(app, ["privacy", "policy", rid, str(file)])
     assert out.exit_code != 0 and "没有" in out.output
     assert runner.invoke(app, ["privacy", "detect", rid]).exit_code == 0
+    # a second policy leaves the first one's copy behind: prune removes it (no grace here)
+    assert client.get(f"/api/v1/datastore/{dist}/search").status_code == 200
+    file.write_text(json.dumps({**POLICY, "k": 3}, ensure_ascii=False), encoding="utf-8")
+    assert runner.invoke(app, ["privacy", "policy", rid, str(file)]).exit_code == 0
+    out = runner.invoke(app, ["privacy", "prune", rid, "--grace-minutes", "0"])
+    assert out.exit_code == 0 and "1 copie(s) removed" in out.output, out.output

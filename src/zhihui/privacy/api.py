@@ -81,3 +81,10 @@ def record_assessment(resource_id: str, body: AssessmentIn, request: Request,
     a = service.record_assessment(session, actor, resource_id, body, data_root=_root(request))
     session.commit()
     return service.assessment_dict(a)
+
+
+def run_cleanup(app: Any) -> None:
+    """Remove unreachable protected copies every hour while the app runs (privacy/cleanup)."""
+    from zhihui.privacy import cleanup
+
+    cleanup.run_periodically(app)

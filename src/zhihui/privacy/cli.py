@@ -12,7 +12,7 @@ from rich.table import Table
 
 from zhihui.core.accounts.cli import CLI_ACTOR, database, fail
 from zhihui.core.errors import ZhihuiError
-from zhihui.privacy import service
+from zhihui.privacy import cleanup, service
 from zhihui.privacy.schemas import PolicyIn
 from zhihui.settings import get_settings
 
@@ -97,3 +97,26 @@ def kanon(
         fail(exc)
         return
     console.print(json.dumps(out, ensure_ascii=False, indent=2))
+
+
+@app.command()
+def prune(resource: str = typer.Argument("", help="resource id or name (default: all)"),
+          grace_minutes: int = typer.Option(
+              int(cleanup.GRACE.total_seconds() // 60), min=0,
+              help="keep copies made unreachable less than this long ago")) -> None:
+    """Remove protected copies that no view can serve any more (audited); the app also does
+    it every hour."""
+    from datetime import timedelta
+
+    try:
+        found = cleanup.prune(database(), get_settings().data_root, actor=CLI_ACTOR,
+                              resource_id=resource or None,
+                              grace=timedelta(minutes=grace_minutes))
+    except ZhihuiError as exc:
+        fail(exc)
+        return
+    for stale in found:
+        console.print(f"{stale.resource_id}: removed {len(stale.removed)} "
+                      f"(versions {', '.join(map(str, stale.versions)) or '—'}), "
+                      f"waiting {len(stale.waiting)}")
+    console.print(f"[green]{sum(len(s.removed) for s in found)} copie(s) removed[/green]")
