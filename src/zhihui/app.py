@@ -169,6 +169,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(requests_pages.router)
     app.include_router(exchange_pages.router)
     audit_api.run_sequencer(app)
+    catalog_api.keep_snapshot_fresh(app)
     datastore_api.run_worker(app)
     workflow_api.run_deadline_check(app)
     exchange_api.run_delivery_worker(app)

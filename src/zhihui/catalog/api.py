@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, FastAPI, Query
 from pydantic import BaseModel, Field
 
-from zhihui.catalog import service, vocab
+from zhihui.catalog import facets, service, vocab
 from zhihui.catalog.schemas import (
     DistributionIn,
     DistributionOut,
@@ -18,6 +18,7 @@ from zhihui.catalog.schemas import (
     SearchResultOut,
 )
 from zhihui.core.schemas import Input
+from zhihui.web import background
 from zhihui.web.deps import ActorDep, LangDep, SessionDep
 
 router = APIRouter(tags=["catalogue"])
@@ -207,3 +208,14 @@ def create_showcase(body: ShowcaseIn, session: SessionDep, actor: ActorDep) -> S
     sc = service.create_showcase(session, actor, **body.model_dump())
     session.commit()
     return _showcase_out(sc)
+
+
+def keep_snapshot_fresh(app: FastAPI, interval: float = 10.0) -> None:
+    """Load the catalogue's search snapshot (``catalog/facets.py``) at start-up and follow
+    changes every ``interval`` seconds, so that searches seldom wait for either."""
+
+    def refresh(a: FastAPI) -> None:
+        with a.state.db.session() as session:
+            facets.snapshot(session)
+
+    background.periodically(app, interval, refresh, "catalogue snapshot", first=0)

@@ -7,18 +7,17 @@ own."""
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from datetime import date
 from typing import Any
 
+import numpy as np
 from pydantic import ValidationError
 from sqlalchemy import (
     Float,
     Integer,
     String,
-    and_,
     case,
     cast,
     exists,
@@ -29,15 +28,13 @@ from sqlalchemy import (
     or_,
     select,
     text,
-    true,
     union_all,
 )
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import operators
 from sqlalchemy.sql.elements import ColumnElement
 
+from zhihui.catalog import facets, vocab
 from zhihui.catalog import search as fts
-from zhihui.catalog import vocab
 from zhihui.catalog.models import (
     Activity,
     Distribution,
@@ -609,14 +606,32 @@ FACET_COLUMNS: dict[str, Any] = {
     "license_id": Resource.license_id,
 }
 FACET_FIELDS = (*FACET_COLUMNS, "tags", "res_format")
-SORTS = {
-    "relevance": None,
-    "name": (Resource.title.asc(), Resource.name.asc()),
-    "date": (Resource.modified.desc(), Resource.name.asc()),
-    "published": (Resource.published.desc(), Resource.name.asc()),
-    "created": (Resource.created.desc(), Resource.name.asc()),
-    "views": (Resource.views.desc(), Resource.name.asc()),
+# Each sort as (column, descending) keys; relevance is the score, then the date sort's keys.
+SORTS: dict[str, tuple[tuple[str, bool], ...]] = {
+    "relevance": (("score", True), ("modified", True), ("name", False)),
+    "name": (("title", False), ("name", False)),
+    "date": (("modified", True), ("name", False)),
+    "published": (("published", True), ("name", False)),
+    "created": (("created", True), ("name", False)),
+    "views": (("views", True), ("name", False)),
 }
+
+
+def _order(columns: Any, sort: str) -> list[Any]:
+    """The ORDER BY of ``sort`` over ``columns`` (Resource's, or a subquery's with the same
+    names). A missing date sorts last in a descending order on every database, as SQLite
+    sorts it (PostgreSQL would put it first); columns that hold no NULL keep a plain order,
+    which an index can serve."""
+    keys = SORTS[sort]
+    if "score" not in columns:  # no full-text match: relevance is the newest first
+        keys = tuple(k for k in keys if k[0] != "score")
+    out = []
+    for name, descending in keys:
+        col = columns[name]
+        nullable = getattr(Resource.__table__.c.get(name), "nullable", False)
+        out.append((col.desc().nulls_last() if nullable else col.desc()) if descending
+                   else col.asc())
+    return out
 
 
 @dataclass
@@ -626,18 +641,10 @@ class SearchResult:
     facets: dict[str, list[tuple[str, int]]]
 
 
-def _conditions(session: Session, actor: Actor, query: SearchQuery) -> list[ColumnElement[bool]]:
+def _filter(session: Session, actor: Actor, query: SearchQuery) -> facets.Filter:
+    """What ``actor`` may see of the catalogue and what ``query`` asks for, as data."""
     scope = read_scope(actor)
-    conds: list[ColumnElement[bool]] = []
-    if not (query.include_private and scope.include_unopened):
-        conds.append(Resource.opening_type != "none")
-    if query.include_deleted and scope.deleted_orgs is None:
-        pass  # the operator sees deleted resources among the others
-    elif query.include_deleted and scope.deleted_orgs:
-        conds.append(or_(Resource.deleted == false(),
-                         Resource.owner_org_id.in_(sorted(scope.deleted_orgs))))
-    else:
-        conds.append(Resource.deleted == false())
+    columns, tags, formats, keys = [], [], [], []
     for field, values in query.filters.items():
         values = [v for v in values if v is not None][:50]
         if not values:
@@ -647,28 +654,59 @@ def _conditions(session: Session, actor: Actor, query: SearchQuery) -> list[Colu
             # is, but guess badly at the size of a subquery.
             ids = session.scalars(select(Organisation.id).where(
                 or_(Organisation.id.in_(values), Organisation.name.in_(values))))
-            conds.append(Resource.owner_org_id.in_(sorted(ids)))
+            columns.append((field, tuple(sorted(ids))))
         elif field in FACET_COLUMNS:
-            conds.append(FACET_COLUMNS[field].in_(values))
+            columns.append((field, tuple(values)))
         elif field == "tags":
-            for v in values:  # every tag asked for (CKAN: tags:a AND tags:b)
-                conds.append(exists().where(ResourceTag.resource_id == Resource.id,
-                                            ResourceTag.name == v).correlate(Resource))
+            tags += values  # every tag asked for (CKAN: tags:a AND tags:b)
         elif field == "res_format":
-            conds.append(exists().where(Distribution.resource_id == Resource.id,
-                                        func.upper(Distribution.format).in_(
-                                            [v.upper() for v in values])).correlate(Resource))
+            formats += [v.upper() for v in values]
         elif field in ("name", "id", "resource_code"):
-            conds.append(getattr(Resource, field).in_(values))
+            keys.append((field, tuple(values)))
         else:
             raise ValidationFailed(
                 fields={"fq": [Message("field.filter_unknown", {"field": field})]})
+    return facets.Filter(
+        unopened=query.include_private and scope.include_unopened,
+        show_deleted=query.include_deleted,
+        deleted_orgs=scope.deleted_orgs,
+        columns=tuple(columns), tags=tuple(dict.fromkeys(tags)),
+        formats=tuple(dict.fromkeys(formats)), keys=tuple(keys))
+
+
+def _conditions(flt: facets.Filter) -> list[ColumnElement[bool]]:
+    """``flt`` as SQL conditions on Resource (``Snapshot.mask`` is the same in memory)."""
+    conds: list[ColumnElement[bool]] = []
+    if not flt.unopened:
+        conds.append(Resource.opening_type != "none")
+    if not flt.show_deleted or flt.deleted_orgs is not None and not flt.deleted_orgs:
+        conds.append(Resource.deleted == false())
+    elif flt.deleted_orgs is not None:
+        conds.append(or_(Resource.deleted == false(),
+                         Resource.owner_org_id.in_(sorted(flt.deleted_orgs))))
+    # (shown deleted with deleted_orgs None: the operator sees them among the others)
+    for field, values in flt.columns:
+        conds.append(FACET_COLUMNS[field].in_(values))
+    for v in flt.tags:
+        conds.append(exists().where(ResourceTag.resource_id == Resource.id,
+                                    ResourceTag.name == v).correlate(Resource))
+    if flt.formats:
+        conds.append(exists().where(Distribution.resource_id == Resource.id,
+                                    func.upper(Distribution.format).in_(list(flt.formats))
+                                    ).correlate(Resource))
+    for field, values in flt.keys:
+        conds.append(getattr(Resource, field).in_(values))
     return conds
 
 
-def search(session: Session, actor: Actor, query: SearchQuery) -> SearchResult:
+def search(session: Session, actor: Actor, query: SearchQuery, *,
+           use_snapshot: bool = True) -> SearchResult:
     """Resources matching ``query`` that ``actor`` may read: a page of them, their count and the
     facet counts over all of them.
+
+    Counts, facets and ranking come from the in-memory snapshot of the catalogue's facet and
+    sort fields (``catalog/facets.py``) where it can answer, after one full-text query for the
+    matches; otherwise (and with ``use_snapshot=False``) from SQL alone, as follows.
 
     Each full-text pass runs the match once for the page and its count (a window count), and
     once more for all facets together (one statement); the facets of the unfiltered catalogue
@@ -680,16 +718,20 @@ def search(session: Session, actor: Actor, query: SearchQuery) -> SearchResult:
         if f not in FACET_FIELDS:
             raise ValidationFailed(fields={"facet.field": [
                 Message("field.choice", {"choices": ", ".join(FACET_FIELDS)})]})
-    conds = _conditions(session, actor, query)
+    flt = _filter(session, actor, query)
+    conds = _conditions(flt)
     terms = fts.query_terms(query.q)
     dialect = session.get_bind().dialect.name
     facet_names = list(dict.fromkeys(query.facets))
+    if use_snapshot and flt.in_memory and query.sort in facets.SORTS:
+        snap = facets.snapshot(session)
+        if snap is not None:
+            return _search_snapshot(session, snap, flt, conds, terms, query, facet_names)
 
     if not terms:
-        summary = _summary(session, conds, None, facet_names, query.facet_limit,
-                           cacheable=not query.filters)
+        summary = _summary(session, conds, None, facet_names, query.facet_limit)
         pks = list(session.scalars(
-            select(Resource.pk).where(*conds).order_by(*SORTS[query.sort] or SORTS["date"])
+            select(Resource.pk).where(*conds).order_by(*_order(Resource.__table__.c, query.sort))
             .limit(query.rows).offset(query.start)))
         return SearchResult(count=summary.count, resources=_load(session, pks),
                             facets=summary.facets)
@@ -704,8 +746,7 @@ def search(session: Session, actor: Actor, query: SearchQuery) -> SearchResult:
                 return SearchResult(count=summary.count, resources=_load(session, summary.page),
                                     facets=summary.facets)
             continue
-        order = SORTS[query.sort] or (hits.c.score.desc(), Resource.modified.desc(),
-                                      Resource.name.asc())
+        order = _order({**Resource.__table__.c, "score": hits.c.score}, query.sort)
         page = session.execute(
             select(Resource.pk, func.count().over().label("total")).select_from(Resource)
             .join(hits, hits.c.pk == Resource.pk).where(*conds)
@@ -722,6 +763,41 @@ def search(session: Session, actor: Actor, query: SearchQuery) -> SearchResult:
         if count or not fts.has_pinyin_term(terms):
             break
     return SearchResult(count=count, resources=_load(session, [p.pk for p in page]), facets={})
+
+
+def _search_snapshot(session: Session, snap: facets.Snapshot, flt: facets.Filter,
+                     conds: list[ColumnElement[bool]], terms: list[list[str]],
+                     query: SearchQuery, facet_names: list[str]) -> SearchResult:
+    """``search`` answered from the snapshot: the database is asked only for the full-text
+    matches (and, with no query words, for the page, which its indexes sort fastest)."""
+    allowed = snap.mask(flt)
+    if not terms:
+        pks = list(session.scalars(
+            select(Resource.pk).where(*conds).order_by(*_order(Resource.__table__.c, query.sort))
+            .limit(query.rows).offset(query.start)))
+        return SearchResult(count=int(allowed.sum()), resources=_load(session, pks),
+                            facets=snap.facets(allowed, facet_names, query.facet_limit))
+    dialect = session.get_bind().dialect.name
+    rows = scores = np.zeros(0)
+    for with_pinyin in (False, True):
+        sql, expr = fts.match_sql(dialect, terms, with_pinyin)
+        hits = session.execute(text(sql).bindparams(m=expr)).all()
+        found_pks = np.fromiter((h[0] for h in hits), dtype=np.int64, count=len(hits))
+        found_scores = np.fromiter((h[1] for h in hits), dtype=np.float64, count=len(hits))
+        rows, held = snap.rows_of(found_pks)
+        keep = allowed[rows]
+        rows, scores = rows[keep], found_scores[held][keep]
+        # Pinyin (jiaotong, jt) is a fallback: only when the text itself finds nothing.
+        if len(rows) or not fts.has_pinyin_term(terms):
+            break
+    ordered = snap.rank(rows, scores, query.sort)
+    page = [int(pk) for pk in snap.pks[ordered[query.start:query.start + query.rows]]]
+    result = {}
+    if facet_names:
+        selected = np.zeros(snap.size, dtype=bool)
+        selected[rows] = True
+        result = snap.facets(selected, facet_names, query.facet_limit)
+    return SearchResult(count=len(rows), resources=_load(session, page), facets=result)
 
 
 def _load(session: Session, pks: list[int]) -> list[Resource]:
@@ -751,34 +827,12 @@ class _Summary:
     page: list[int] = dc_field(default_factory=list)  # pks of the asked-for page, in order
 
 
-# The facet counts of the unfiltered catalogue (home page, the search page before a query):
-# (database, visibility, facets) -> (catalogue version, when, summary). The version is the
-# newest pk and modification time; every change through this service moves one of them. The
-# age limit bounds what a change from another host whose clock is behind could leave stale.
-_SUMMARY_CACHE: dict[tuple[Any, ...], tuple[Any, float, _Summary]] = {}
-SUMMARY_CACHE_SECONDS = 30.0
-
-
 def _summary(
     session: Session, conds: list, hits: Any, facets: list[str], limit: int, *,
-    cacheable: bool = False, page: tuple[str, int, int] | None = None,
+    page: tuple[str, int, int] | None = None,
 ) -> _Summary:
     """The count and the facets of the resources matching ``conds`` (and ``hits``), in one
     statement: the matches once, then a GROUP BY of each facet over them."""
-    key = version = None
-    if cacheable and hits is None:
-        compiled = and_(true(), *conds).compile(session.get_bind())
-        key = (str(session.get_bind().url), str(compiled), repr(sorted(compiled.params.items())),
-               tuple(facets), limit)
-        version = tuple(session.execute(select(
-            select(func.max(Resource.pk)).scalar_subquery(),
-            select(func.max(Resource.modified)).scalar_subquery())).one())
-        cached = _SUMMARY_CACHE.get(key)
-        if (cached and cached[0] == version
-                and time.monotonic() - cached[1] < SUMMARY_CACHE_SECONDS):
-            _preload_orgs(session, {v for v, _ in cached[2].facets.get("organization", [])})
-            return cached[2]
-
     columns = [f for f in facets if f in FACET_COLUMNS]
     sort_columns = ([hits.c.score.label("score"), *(Resource.__table__.c[c] for c in SORT_COLUMNS)]
                     if page is not None and hits is not None else [])
@@ -791,7 +845,7 @@ def _summary(
     if sort_columns and page is not None:
         # The ranked page from the same matches: the full-text match is evaluated once.
         sort, rows, start = page
-        ranked = select(m.c.pk, func.row_number().over(order_by=_order_on(m, sort)).label("rn")
+        ranked = select(m.c.pk, func.row_number().over(order_by=_order(m.c, sort)).label("rn")
                         ).subquery()
         parts.append(select(literal_column("-2"), cast(ranked.c.pk, String), ranked.c.rn)
                      .where(ranked.c.rn > start, ranked.c.rn <= start + rows))
@@ -823,23 +877,11 @@ def _summary(
     summary = _Summary(count=count, facets=result, page=page_pks)
     if "organization" in result:
         _preload_orgs(session, {v for v, _ in result["organization"]})
-    if key is not None:
-        if len(_SUMMARY_CACHE) > 256:
-            _SUMMARY_CACHE.clear()
-        _SUMMARY_CACHE[key] = (version, time.monotonic(), summary)
     return summary
 
 
 # Resource columns the sorts use, carried in the match CTE so the page can be ranked there.
 SORT_COLUMNS = ("modified", "name", "title", "published", "created", "views")
-
-
-def _order_on(m: Any, sort: str) -> list[Any]:
-    """The ORDER BY of ``sort`` (see SORTS) over the match CTE's columns."""
-    if SORTS[sort] is None:
-        return [m.c.score.desc(), m.c.modified.desc(), m.c.name.asc()]
-    return [m.c[e.element.name].desc() if e.modifier is operators.desc_op
-            else m.c[e.element.name].asc() for e in SORTS[sort]]
 
 
 def facet_display_name(session: Session, field: str, value: str, lang: str) -> str:
@@ -866,7 +908,7 @@ def facet_display_name(session: Session, field: str, value: str, lang: str) -> s
 
 def tag_list(session: Session, actor: Actor, query: str = "", limit: int = 1000) -> list[str]:
     q = SearchQuery(include_private=True)
-    conds = _conditions(session, actor, q)
+    conds = _conditions(_filter(session, actor, q))
     stmt = (select(ResourceTag.name).join(Resource, Resource.id == ResourceTag.resource_id)
             .where(*conds).group_by(ResourceTag.name).order_by(ResourceTag.name).limit(limit))
     if query:

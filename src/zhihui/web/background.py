@@ -15,14 +15,17 @@ from fastapi import FastAPI
 log = logging.getLogger(__name__)
 
 
-def periodically(app: FastAPI, interval: float, job: Callable[[FastAPI], Any], what: str
-                 ) -> None:
-    """Call ``job(app)`` in a thread every ``interval`` seconds from start-up to shutdown; a
-    failing round is logged as ``what`` and the next round tries again."""
+def periodically(app: FastAPI, interval: float, job: Callable[[FastAPI], Any], what: str,
+                 *, first: float | None = None) -> None:
+    """Call ``job(app)`` in a thread every ``interval`` seconds from start-up to shutdown (the
+    first time after ``first`` seconds, if given); a failing round is logged as ``what`` and
+    the next round tries again."""
 
     async def loop(a: FastAPI) -> None:
+        wait = interval if first is None else first
         while True:
-            await asyncio.sleep(interval)
+            await asyncio.sleep(wait)
+            wait = interval
             try:
                 await asyncio.to_thread(job, a)
             except Exception:  # noqa: BLE001 - the next round tries again
