@@ -254,3 +254,24 @@ def test_words_the_text_index_cannot_answer_exactly() -> None:
     assert index.fts_phrase("A-") == '"\ue041\ue02d"'
     assert index.fts_phrase("华") is None  # one character has no pair
     assert index.fts_phrase("a\ue041") is None  # the private-use characters ASCII moves to
+
+
+def test_a_search_that_would_hold_too_many_row_ids_is_scanned(
+        city: City, settings: Settings, table: tuple[str, Path],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Memory stays bounded: intersecting conditions holds at most ``MATERIALIZE_MAX`` ids."""
+    dist, parquet = table
+    index.build(parquet)
+    wanted = [{"filters": {"区县": "西湖区", "行业": "餐饮业"}},
+              {"q": "交通", "filters": {"区县": "滨江区"}}]
+    indexed = [search(city, settings, dist, **kw) for kw in wanted]
+    assert all(r["meta"]["answered_by"] == "index" for r in indexed)
+    monkeypatch.setattr(index, "MATERIALIZE_MAX", 10)
+    for kw, before in zip(wanted, indexed, strict=True):
+        after = search(city, settings, dist, **kw)
+        assert after.pop("meta")["answered_by"] == "scan"
+        before.pop("meta")
+        assert after == before
+    # one value of one column needs no intersection: still from the index
+    assert search(city, settings, dist, filters={"区县": "西湖区"})["meta"]["answered_by"] == \
+        "index"

@@ -63,7 +63,8 @@ FORMAT = 1  # written to the index's meta table; an index of another format is n
 INDEX_MIN_ROWS = 200_000  # smaller tables are scanned in a few milliseconds: no index
 DISTINCT_SHARE = 64  # a column gets posting lists with at most rows / 64 distinct values
 CHUNK = 65_536  # row ids per posting chunk
-MATERIALIZE_MAX = 4_000_000  # row ids a search may hold in memory to intersect conditions
+# row ids a search may hold (8 bytes each) to intersect conditions; beyond it DuckDB scans
+MATERIALIZE_MAX = 4_000_000
 LOCK_STALE_SECONDS = 6 * 3600  # a lock file this old belongs to a build that died
 BATCH = 65_536
 BUILD_MEMORY = "512MB"
@@ -562,16 +563,27 @@ class Indexes:
             out.extend(int(i) for i in ids[a:b])
         return out
 
-    def text_match(self, query: str, *, offset: int | None = None, limit: int | None = None,
-                   most: int | None = None) -> list[int]:
+    def text_page(self, query: str, offset: int, limit: int) -> list[int]:
         assert self.text_db is not None
-        if offset is not None and limit is not None:
-            return [r for (r,) in self.text_db.execute(
-                "SELECT rowid FROM text_index WHERE text_index MATCH ? ORDER BY rowid "
-                "LIMIT ? OFFSET ?", [query, limit, offset])]
         return [r for (r,) in self.text_db.execute(
+            "SELECT rowid FROM text_index WHERE text_index MATCH ? ORDER BY rowid "
+            "LIMIT ? OFFSET ?", [query, limit, offset])]
+
+    def text_ids(self, query: str, most: int) -> np.ndarray | None:
+        """Every matching row id, sorted, read in batches into one array (8 bytes an id);
+        None if more than ``most`` match."""
+        assert self.text_db is not None
+        cursor = self.text_db.execute(
             "SELECT rowid FROM text_index WHERE text_index MATCH ? ORDER BY rowid LIMIT ?",
-            [query, -1 if most is None else most])]
+            [query, most + 1])
+        parts = []
+        held = 0
+        while batch := cursor.fetchmany(BATCH):
+            parts.append(np.fromiter((r for (r,) in batch), dtype=np.int64, count=len(batch)))
+            held += len(batch)
+        if held > most:
+            return None
+        return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
 
     def text_count(self, query: str) -> int:
         assert self.text_db is not None
@@ -720,7 +732,7 @@ def answer(ix: Indexes, columns: dict[str, str], s: Any, fields: list[str]
         if s.include_total:
             total = ix.count(conds[0])
     elif not conds:
-        ids = ix.text_match(match, offset=offset, limit=limit)
+        ids = ix.text_page(match, offset, limit)
         if s.include_total:
             total = ix.text_count(match)
     else:
@@ -728,10 +740,10 @@ def answer(ix: Indexes, columns: dict[str, str], s: Any, fields: list[str]
             return None
         arrays = [ix.ids(c) for c in conds]
         if match:
-            found = ix.text_match(match, most=MATERIALIZE_MAX + 1)
-            if len(found) > MATERIALIZE_MAX:
+            found = ix.text_ids(match, MATERIALIZE_MAX)
+            if found is None:
                 return None
-            arrays.append(np.asarray(found, dtype=np.int64))
+            arrays.append(found)
         arrays.sort(key=len)
         result = arrays[0]
         for other in arrays[1:]:
