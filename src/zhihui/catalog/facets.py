@@ -10,11 +10,13 @@ matches (pk and score) and counts, filters and ranks them with numpy.
 
 The snapshot follows the database: every search reads the catalogue's version (newest pk,
 newest modification time, number of resources), and a changed version reloads the rows
-modified since the last look (with a look-back margin for transactions that committed out of
-order) or, when the count does not add up, everything. It is never more than
-``REFRESH_SECONDS`` behind a change that moved neither the newest pk nor the newest time. When
-the version goes backwards (a rolled-back write seen by the search that made the snapshot),
-the snapshot is dropped and the search falls back to SQL.
+created or modified since the last look, with a look-back margin (``LOOKBACK``) for
+transactions that committed out of order, which are also looked for every
+``REFRESH_SECONDS``; when the count does not add up, everything is reloaded. Every change
+through the catalogue service sets ``modified``; a write that bypasses it must too (or call
+``forget``). When the version goes backwards (a rolled-back write seen by the search that
+made the snapshot), the snapshot is dropped and the search falls back to SQL. The server
+loads the snapshot at start-up and refreshes it in the background (``api.keep_snapshot_fresh``).
 
 ``service.search`` decides when the snapshot can answer: filters by name, id or resource code
 and the ``views`` sort (counted without touching ``modified``) go to SQL. The answers are the
@@ -193,9 +195,10 @@ class Snapshot:
     published: np.ndarray  # days since 1970, _NO_DATE for none
     name: np.ndarray  # UTF-8 bytes
     title: np.ndarray
-    # tags / res_format -> (the row of each entry, the codes of the entries)
+    # tags / res_format -> (the row of each entry, the codes of the entries), by row
     many: dict[str, tuple[np.ndarray, _Codes]]
     checked: float = field(default_factory=time.monotonic)
+    _starts: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @property
     def size(self) -> int:
@@ -258,7 +261,10 @@ class Snapshot:
                 still = np.isin(prev[0], kept)  # entries of rows that were not read again
                 entry_pks = np.concatenate([base.pks[prev[0][still]], entry_pks])
                 codes.codes = np.concatenate([prev[1].codes[still], codes.codes])
-            many[fld] = (np.searchsorted(pks, entry_pks), codes)
+            entry_rows = np.searchsorted(pks, entry_pks)
+            by_row = np.argsort(entry_rows, kind="stable")
+            codes.codes = codes.codes[by_row]
+            many[fld] = (entry_rows[by_row], codes)
         return cls(version=version, pks=pks, columns=columns, many=many,
                    **{k: merged(k, fields[k]) for k in
                       ("deleted", "modified", "created", "published", "name", "title")})
@@ -303,18 +309,40 @@ class Snapshot:
             keep &= self._rows_with("res_format", flt.formats)
         return keep
 
-    def facets(self, selected: np.ndarray, names: Sequence[str], limit: int
-               ) -> dict[str, list[tuple[str, int]]]:
-        """Facet counts over the rows where ``selected`` (a boolean row mask) is true: most
-        frequent first, then by value in code point order; empty values are not listed."""
+    def _entries(self, fld: str, rows: np.ndarray) -> np.ndarray:
+        """The codes of the entries of ``rows`` (sorted), found by bisection: for a few rows
+        this reads far less than a pass over every entry."""
+        entry_rows, col = self.many[fld]
+        if fld not in self._starts:  # where each row's entries start, and the end
+            self._starts[fld] = np.searchsorted(entry_rows, np.arange(self.size + 1))
+        starts = self._starts[fld][rows]
+        lengths = self._starts[fld][rows + 1] - starts
+        total = int(lengths.sum())
+        if not total:
+            return np.zeros(0, dtype=np.int32)
+        # Positions starts[i] .. ends[i]-1 for every i, without a Python loop.
+        offsets = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+        return col.codes[offsets + np.arange(total)]
+
+    def facets(self, selected: np.ndarray, names: Sequence[str], limit: int,
+               rows: np.ndarray | None = None) -> dict[str, list[tuple[str, int]]]:
+        """Facet counts over the rows where ``selected`` (a boolean row mask) is true, which
+        are ``rows`` (sorted) if given: most frequent first, then by value in code point
+        order; empty values are not listed."""
+        few = rows is not None and len(rows) * 8 < self.size
+        if few:
+            assert rows is not None
+            rows = np.sort(rows)
         out: dict[str, list[tuple[str, int]]] = {}
         for name in names:
             if name in COLUMNS:
                 col = self.columns[name]
-                counts = np.bincount(col.codes[selected], minlength=len(col.values))
+                picked = col.codes[rows] if few else col.codes[selected]
             else:
-                rows, col = self.many[name]
-                counts = np.bincount(col.codes[selected[rows]], minlength=len(col.values))
+                entry_rows, col = self.many[name]
+                picked = (self._entries(name, rows) if few and rows is not None
+                          else col.codes[selected[entry_rows]])
+            counts = np.bincount(picked, minlength=len(col.values))
             present = np.flatnonzero(counts)
             # Most frequent first, then by value: only the first ``limit`` become Python.
             present = present[np.lexsort((col.value_order()[present], -counts[present]))]

@@ -213,3 +213,19 @@ def match_sql(dialect: str, terms: list[list[str]], with_pinyin: bool) -> tuple[
     sql = ("SELECT pk, ts_rank('{0.1, 0.1, 0.3, 1.0}', document, CAST(:m AS tsquery)) AS score "
            "FROM resource_search WHERE document @@ CAST(:m AS tsquery)")
     return sql, expr
+
+
+def matches(session: Session, sql: str, expr: str) -> list[tuple[int, float]]:
+    """Run ``match_sql``'s statement on the session's own database connection and return its
+    (pk, score) rows as the driver gives them: thousands of rows skip SQLAlchemy's result
+    machinery, which costs more than the match itself."""
+    dialect = session.get_bind().dialect.name
+    cursor = session.connection().connection.cursor()
+    try:
+        if dialect == "sqlite":
+            cursor.execute(sql, {"m": expr})
+        else:
+            cursor.execute(sql.replace(":m", "%(m)s"), {"m": expr})
+        return cursor.fetchall()
+    finally:
+        cursor.close()

@@ -781,9 +781,8 @@ def _search_snapshot(session: Session, snap: facets.Snapshot, flt: facets.Filter
     rows = scores = np.zeros(0)
     for with_pinyin in (False, True):
         sql, expr = fts.match_sql(dialect, terms, with_pinyin)
-        hits = session.execute(text(sql).bindparams(m=expr)).all()
-        found_pks = np.fromiter((h[0] for h in hits), dtype=np.int64, count=len(hits))
-        found_scores = np.fromiter((h[1] for h in hits), dtype=np.float64, count=len(hits))
+        hits = np.array(fts.matches(session, sql, expr), dtype=np.float64).reshape(-1, 2)
+        found_pks, found_scores = hits[:, 0].astype(np.int64), hits[:, 1]
         rows, held = snap.rows_of(found_pks)
         keep = allowed[rows]
         rows, scores = rows[keep], found_scores[held][keep]
@@ -796,7 +795,7 @@ def _search_snapshot(session: Session, snap: facets.Snapshot, flt: facets.Filter
     if facet_names:
         selected = np.zeros(snap.size, dtype=bool)
         selected[rows] = True
-        result = snap.facets(selected, facet_names, query.facet_limit)
+        result = snap.facets(selected, facet_names, query.facet_limit, rows=rows)
     return SearchResult(count=len(rows), resources=_load(session, page), facets=result)
 
 
