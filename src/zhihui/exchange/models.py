@@ -148,11 +148,18 @@ class Subscription(Base):
 
 
 class Change(Base):
-    """One published version, in commit order: the changes feed and the webhook payload."""
+    """One published version: the changes feed and the webhook payload.
+
+    ``seq`` names the change (webhooks carry it); ``position`` orders the feed and is given
+    when the writing transaction commits, by a trigger (migration 0014): on PostgreSQL a
+    deferred constraint trigger draws it from a sequence under a transaction lock held until
+    the commit is visible, so positions become visible in increasing order; on SQLite, which
+    commits one writer at a time, it is the seq. Inside the writing transaction it is None."""
 
     __tablename__ = "exchange_change"
 
     seq: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    position: Mapped[int | None] = mapped_column(BigInteger, index=True, unique=True)
     resource_id: Mapped[str] = mapped_column(String(36), index=True)
     distribution_id: Mapped[str] = mapped_column(String(36))
     version_id: Mapped[str] = mapped_column(String(36))

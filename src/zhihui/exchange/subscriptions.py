@@ -365,19 +365,30 @@ def _record(db: Database, pairs: list[tuple[Delivery, Subscription]], outcomes: 
 # --- the changes feed --------------------------------------------------------------------------
 
 
-def encode_cursor(seq: int) -> str:
-    return base64.urlsafe_b64encode(f"c1.{seq}".encode()).decode().rstrip("=")
+# Why the feed is ordered by ``position`` and not by ``seq``: on PostgreSQL ``seq`` is drawn
+# when the change is written, but the change becomes visible when its transaction commits.
+# Two ingests A (seq 10) and B (seq 11) that commit B first let a poller reading between the
+# two commits see 11 and not 10; a cursor "after 11" would skip 10 for ever. ``position``
+# is drawn as the transaction commits, one committing writer at a time, and a writer's lock
+# is released only once its commit is visible (migration 0014): whoever sees position n has
+# already been able to see every position below n. Nothing waits on unrelated transactions.
+
+
+def encode_cursor(position: int) -> str:
+    return base64.urlsafe_b64encode(f"c1.{position}".encode()).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str | None) -> int:
+    """The position of the last change handed out (cursors handed out before migration 0014
+    named the seq, which is those changes' position)."""
     if not cursor:
         return 0
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        prefix, _, seq = raw.partition(".")
-        if prefix != "c1" or not seq.isdigit():
+        prefix, _, position = raw.partition(".")
+        if prefix != "c1" or not position.isdigit():
             raise ValueError
-        return int(seq)
+        return int(position)
     except (ValueError, UnicodeDecodeError):
         raise BadRequest("exchange.cursor_invalid") from None
 
@@ -392,8 +403,8 @@ def _readable_resources(session: Session, actor: Actor, ids: set[str]) -> dict[s
     return {r.id: r for r in seen if r.id in ok}
 
 
-FEED_COLUMNS = (Change.seq, Change.resource_id, Change.distribution_id, Change.version_id,
-                Change.number, Change.rows, Change.sha256, Change.created)
+FEED_COLUMNS = (Change.position, Change.seq, Change.resource_id, Change.distribution_id,
+                Change.version_id, Change.number, Change.rows, Change.sha256, Change.created)
 
 
 def changes(session: Session, actor: Actor, since: str | None = None, *, limit: int = 100,
@@ -405,7 +416,7 @@ def changes(session: Session, actor: Actor, since: str | None = None, *, limit: 
     resource rather than per change: the resources a page names and the actor's grants for
     them are read in one query each. Changes of resources the actor may not read are passed
     over (the cursor moves past them), at most ``FEED_SCAN`` a request."""
-    seq = decode_cursor(since)
+    start = decode_cursor(since)
     limit = max(1, min(limit, FEED_MAX))
     q = select(*FEED_COLUMNS)
     if resource_id:
@@ -413,16 +424,17 @@ def changes(session: Session, actor: Actor, since: str | None = None, *, limit: 
         q = q.where(Change.resource_id == r.id)
     out: list[dict[str, Any]] = []
     verdicts: dict[str, Resource | None] = {}
-    last, scanned, page = seq, 0, limit
+    last, scanned, page = start, 0, limit
     while scanned < FEED_SCAN:
-        rows = session.execute(q.where(Change.seq > last).order_by(Change.seq)
+        # position is None only inside the writer's own transaction
+        rows = session.execute(q.where(Change.position > last).order_by(Change.position)
                                .limit(min(page, FEED_SCAN - scanned))).all()
         unknown = {c.resource_id for c in rows} - verdicts.keys()
         if unknown:
             found = _readable_resources(session, actor, unknown)
             verdicts.update({rid: found.get(rid) for rid in unknown})
         for c in rows:
-            last = c.seq
+            last = c.position
             scanned += 1
             r = verdicts[c.resource_id]
             if r is not None:
