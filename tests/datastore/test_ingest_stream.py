@@ -95,7 +95,9 @@ def test_a_file_on_disk_is_read_in_place_hashed_and_kept(city: City, settings: S
     kept = settings.data_root / "_originals" / digest[:2] / digest
     assert kept.read_bytes() == source.read_bytes()  # a copy: the file itself stays
     stages = [stage for stage, _, _ in seen]
-    assert stages[0] == "receive" and "transcode" in stages and "parse" in stages
+    # a GBK file is transcoded while the write reads it: the transcoder's bytes, then DuckDB's
+    assert stages == ["receive", "transcode", "transcode", "infer"]
+    assert seen[-2] == ("transcode", source.stat().st_size, source.stat().st_size)
     assert seen[-1] == ("infer", 100, 100)
     assert [r["名称"] for r in _records(city, settings, dist)] == ["甲", "乙"]
     assert list((settings.data_root / "_tmp").iterdir()) == []

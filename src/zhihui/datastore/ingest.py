@@ -8,17 +8,22 @@ are decided afterwards (``infer.py``)."""
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import io
 import json
 import math
+import os
 import re
+import select
+import threading
 import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
+from time import sleep
 from typing import Any
 
 import duckdb
@@ -35,6 +40,7 @@ MAX_XLSX_UNPACKED = 4 * 1024 * 1024 * 1024  # a zip bomb disguised as XLSX stops
 MAX_XLSX_RATIO = 200  # unpacked / packed
 DELIMITERS = (",", "\t", ";", "|")
 TRANSCODE_CHUNK = 4 * 1024 * 1024
+HEAD_BYTES = 8 * 1024 * 1024  # a transcoded file's sample is read from its first 8 MB
 
 FORMATS = ("csv", "tsv", "xlsx", "xls", "json", "ndjson", "parquet")
 
@@ -62,10 +68,21 @@ class Loaded:
     rows_rejected: int = 0
     csv: Path | None = None  # a CSV (in UTF-8) read by ``csv_scan`` instead of a table
     skip: int = 0  # lines before the first data row of ``csv``
+    pipe: Transcoder | None = None  # writing ``csv`` while the write reads its FIFO
 
-    def source(self, limit: int | None = None) -> str:
-        """SQL for the rows of text cells: the CSV scan, or the table ``raw``."""
-        rel = csv_scan(self) if self.csv else "raw"
+    def source(self, limit: int | None = None, *, stream: bool = False) -> str:
+        """SQL for the rows of text cells: the CSV scan, or the table ``raw``. A file being
+        transcoded: ``stream`` reads the transcoder's FIFO (once, while it is written), a
+        ``limit`` (the sample) its head, anything else the whole file once it is written."""
+        if not self.csv:
+            rel = "raw"
+        elif self.pipe is None:
+            rel = csv_scan(self)
+        elif stream:
+            rel = csv_scan(self, self.pipe.fifo)
+        else:
+            rel = csv_scan(self, self.pipe.head_file() if limit is not None
+                           else self.pipe.finish())
         return f"(SELECT * FROM {rel} LIMIT {limit})" if limit is not None else rel
 
 
@@ -165,10 +182,10 @@ def _normal_encoding(name: str) -> str:
     return {"gbk": "gb18030", "gb2312": "gb18030"}.get(codec, codec)
 
 
-def transcode(path: Path, encoding: str, target: Path, progress: Progress | None,
-              total: int) -> None:
-    """Stream a file into UTF-8 in chunks (bounded memory); a byte sequence that is not in
-    the encoding fails with its line number (a file in mixed encodings)."""
+def utf8_chunks(path: Path, encoding: str) -> Iterator[tuple[int, bytes]]:
+    """The file in UTF-8, chunk by chunk (bounded memory): (source bytes read so far, UTF-8
+    bytes). A byte sequence that is not in the encoding fails with its line number (a file in
+    mixed encodings)."""
     # GB18030 files are nearly always plain GBK, which CPython decodes ~1.7x faster (the
     # same characters: its GB18030 decoder is GBK's tables plus four-byte sequences); the
     # first chunk GBK cannot decode switches to the GB18030 decoder for the rest.
@@ -176,7 +193,7 @@ def transcode(path: Path, encoding: str, target: Path, progress: Progress | None
     decoder = codecs.getincrementaldecoder("gbk" if fast else encoding)()
     lines = 0
     done = 0
-    with open(path, "rb") as src, open(target, "wb") as out:
+    with open(path, "rb") as src:
         while chunk := src.read(TRANSCODE_CHUNK):
             try:
                 text = decoder.decode(chunk)
@@ -195,14 +212,136 @@ def transcode(path: Path, encoding: str, target: Path, progress: Progress | None
                     raise bad_file("datastore.encoding_mixed", line=line,
                                    encoding=encoding) from None
             lines += text.count("\n")
-            out.write(text.encode("utf-8"))
             done += len(chunk)
-            if progress:
-                progress("transcode", done, total)
+            yield done, text.encode("utf-8")
         try:
-            out.write(decoder.decode(b"", final=True).encode("utf-8"))
+            yield done, decoder.decode(b"", final=True).encode("utf-8")
         except UnicodeDecodeError:
             raise bad_file("datastore.truncated", line=lines + 1) from None
+
+
+def transcode(path: Path, encoding: str, target: Path, progress: Progress | None,
+              total: int) -> None:
+    """Stream a file into UTF-8 in chunks (bounded memory), before it is read."""
+    with open(target, "wb") as out:
+        for done, data in utf8_chunks(path, encoding):
+            out.write(data)
+            if progress:
+                progress("transcode", done, total)
+
+
+class Transcoder(threading.Thread):
+    """Transcodes a file into UTF-8 *while* DuckDB reads it (the other core): the UTF-8 goes
+    to a FIFO that the write's ``read_csv`` reads, and to a file for any later scan (a
+    column's fallback, an editor's override) and for the sample, which reads the first
+    ``HEAD_BYTES`` (whole lines) from ``head`` before the write starts. A reader that stops
+    early (a scan that falls back) or never comes leaves the FIFO; the file is still written
+    to the end. ``finish()`` waits for the file and raises a decoding error (a file in mixed
+    encodings: the FIFO then ended early, so a scan of it must not be taken)."""
+
+    def __init__(self, path: Path, encoding: str, work: Path, total: int) -> None:
+        super().__init__(name="transcode", daemon=True)
+        self.path, self.encoding, self.total = path, encoding, total
+        self.file, self.fifo, self.head = work / "utf8.csv", work / "utf8.fifo", work / "head.csv"
+        os.mkfifo(self.fifo)
+        self.done = 0  # source bytes transcoded (progress)
+        self.head_ready = threading.Event()
+        self.detached = threading.Event()  # the FIFO's reader is gone, or never came
+        self.aborted = threading.Event()  # the ingest failed: stop
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            pending: list[bytes] = []  # the head, held for the FIFO until a reader comes
+            with open(self.file, "wb") as out:
+                for done, data in utf8_chunks(self.path, self.encoding):
+                    if self.aborted.is_set():
+                        return
+                    out.write(data)
+                    self.done = done
+                    if not self.head_ready.is_set():
+                        pending.append(data)
+                        if out.tell() >= HEAD_BYTES:
+                            self._write_head(out)
+                        continue
+                    self._to_fifo(pending, data)
+                    pending = []
+                if not self.head_ready.is_set():
+                    self._write_head(out)
+                self._to_fifo(pending, b"")
+        except BaseException as exc:  # raised by finish() on the ingest's thread
+            self.error = exc
+            self.head_ready.set()
+            self._to_fifo([], b"")  # a scan that opens the FIFO sees it end, not a hang
+        finally:
+            self.head_ready.set()
+            self._close_fifo()
+
+    def _write_head(self, out: Any) -> None:
+        out.flush()
+        with open(self.file, "rb") as f:
+            head = f.read(HEAD_BYTES)
+        end = head.rfind(b"\n") + 1
+        with open(self.head, "wb") as f:
+            f.write(head[:end] if end else head)
+        self.head_ready.set()
+
+    _writer: int | None = None
+
+    def _to_fifo(self, pending: list[bytes], data: bytes) -> None:
+        """Write to the FIFO; never blocks for good: a reader that went away (or never came)
+        is noticed by ``detached``, set by the ingest once its scan has ended."""
+        if self.detached.is_set():
+            return
+        while self._writer is None:
+            if self.detached.is_set():
+                return
+            try:  # without a reader, opening a FIFO to write fails (ENXIO): wait for one
+                self._writer = os.open(self.fifo, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError:
+                sleep(0.005)
+        try:
+            for part in (*pending, data):
+                view = memoryview(part)
+                while view:
+                    if self.detached.is_set():
+                        raise BrokenPipeError
+                    try:
+                        view = view[os.write(self._writer, view):]
+                    except BlockingIOError:
+                        select.select([], [self._writer], [], 0.05)
+        except BrokenPipeError:  # the scan stopped reading: the file goes on alone
+            self.detached.set()
+            self._close_fifo()
+
+    def _close_fifo(self) -> None:
+        if self._writer is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._writer)
+            self._writer = None
+
+    def head_file(self) -> Path:
+        self.head_ready.wait()
+        if self.error is not None and not self.head.exists():
+            raise self.error
+        return self.head
+
+    def stop_streaming(self) -> None:
+        """The scan of the FIFO has ended (or will not start): write the file only."""
+        self.detached.set()
+
+    def finish(self) -> Path:
+        """Wait for the whole file; raise the transcoding error, if any."""
+        self.join()
+        if self.error is not None:
+            raise self.error
+        return self.file
+
+    def abort(self) -> None:
+        self.aborted.set()
+        self.detached.set()
+        if self.is_alive() and threading.current_thread() is not self:
+            self.join()
 
 
 # --- header ------------------------------------------------------------------------------------
@@ -349,10 +488,28 @@ def load_csv(con: Any, path: Path, work: Path, *, tsv: bool, encoding: str | Non
     enc = _normal_encoding(encoding) if encoding else detect_encoding(sample)
     source = path
     if enc not in ("utf-8", "utf-8-sig"):
+        if hasattr(os, "mkfifo"):
+            # transcoded while the write reads it: the two run on both cores at once
+            pipe = Transcoder(path, enc, work, size)
+            pipe.start()
+            try:
+                with open(pipe.head_file(), "rb") as f:
+                    sample = f.read(SAMPLE_BYTES)
+                return _csv_layout(sample, pipe.file, enc, tsv=tsv, delimiter=delimiter,
+                                   header_row=header_row, pipe=pipe)
+            except BaseException:
+                pipe.abort()
+                raise
         source = work / "utf8.csv"
         transcode(path, enc, source, progress, size)
         with open(source, "rb") as f:
             sample = f.read(SAMPLE_BYTES)
+    return _csv_layout(sample, source, enc, tsv=tsv, delimiter=delimiter, header_row=header_row)
+
+
+def _csv_layout(sample: bytes, source: Path, enc: str, *, tsv: bool, delimiter: str | None,
+                header_row: int | None, pipe: Transcoder | None = None) -> Loaded:
+    """Delimiter, header and column names from the first UTF-8 bytes of ``source``."""
     text = sample.decode("utf-8", errors="replace")
     text = text.removeprefix("\ufeff")
     if len(sample) == SAMPLE_BYTES and "\n" in text:
@@ -376,7 +533,7 @@ def load_csv(con: Any, path: Path, work: Path, *, tsv: bool, encoding: str | Non
     loaded = Loaded(names=names, source_format="tsv" if tsv else "csv",
                     encoding=enc,
                     delimiter=delim, header_row=skip)
-    loaded.csv, loaded.skip = source, skip
+    loaded.csv, loaded.skip, loaded.pipe = source, skip, pipe
     return loaded
 
 
@@ -384,12 +541,13 @@ def _sql_text(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def csv_scan(loaded: Loaded) -> str:
-    """DuckDB's parallel CSV reader over the file, every column as text; rows it cannot read
-    go to its ``reject_errors`` table (read by ``csv_rejects`` after the scan)."""
+def csv_scan(loaded: Loaded, path: Path | None = None) -> str:
+    """DuckDB's parallel CSV reader over the file (or ``path``: its head, or the FIFO it is
+    transcoded into), every column as text; rows it cannot read go to its ``reject_errors``
+    table (read by ``csv_rejects`` after the scan)."""
     width = len(loaded.names)
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
-    return (f"read_csv({_sql_text(str(loaded.csv))}, header=false, skip={loaded.skip}, "
+    return (f"read_csv({_sql_text(str(path or loaded.csv))}, header=false, skip={loaded.skip}, "
             f"columns={columns}, delim={_sql_text(loaded.delimiter)}, quote='\"', escape='\"', "
             f"auto_detect=false, store_rejects=true, max_line_size=4194304)")
 

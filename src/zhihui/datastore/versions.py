@@ -91,6 +91,7 @@ def ingest(
     storage = Storage(data_root)
     work = storage.work_dir()
     keeper: _Keeper | None = None
+    loaded: Loaded | None = None
     con = duckdb.connect(":memory:", config={
         "memory_limit": INGEST_MEMORY, "threads": INGEST_THREADS,
         "temp_directory": str(work / "spill"), "preserve_insertion_order": True,
@@ -139,6 +140,8 @@ def ingest(
     except duckdb.Error as exc:
         raise bad_file("datastore.unreadable", detail=str(exc).splitlines()[0][:200]) from None
     finally:
+        if loaded is not None and loaded.pipe is not None:
+            loaded.pipe.abort()
         with contextlib.suppress(duckdb.Error):
             con.close()
         if keeper is not None:
@@ -330,7 +333,8 @@ def _write(con: duckdb.DuckDBPyConnection, loaded: Loaded, overrides: dict[str, 
     it sends the column to the ``full`` check, and a cell that fails that one demotes the
     column to its next candidate type (text last, which takes anything)."""
     names = loaded.names
-    if progress:
+    stream = loaded.pipe is not None  # the first scan reads the transcoder's FIFO
+    if progress and not stream:  # (while transcoding, the progress is the transcoder's)
         progress("parse", 0, 0)
     options, plain = _sample(con, loaded)
     chosen = [opts[0] for opts in options]
@@ -349,13 +353,20 @@ def _write(con: duckdb.DuckDBPyConnection, loaded: Loaded, overrides: dict[str, 
         if loaded.csv:
             with contextlib.suppress(duckdb.CatalogException):
                 con.execute("DELETE FROM reject_errors")
-        sql = (f"COPY (SELECT {', '.join(selects)} FROM {loaded.source()}) TO "
+        sql = (f"COPY (SELECT {', '.join(selects)} FROM {loaded.source(stream=stream)}) TO "
                f"{query._literal(str(target))} (FORMAT parquet, COMPRESSION {COMPRESSION}, "
                f"ROW_GROUP_SIZE {ROW_GROUP_ROWS})")
         try:
-            rows = _run(con, sql, progress)
-        except duckdb.InvalidInputException as exc:
-            broken = re.search(re.escape(BAD_CELL) + r"(\d+)", str(exc))
+            rows = _run(con, sql, progress, loaded.pipe if stream else None)
+        except duckdb.Error as exc:
+            if stream and loaded.pipe is not None:
+                # later scans read the file; a transcoding error (which cut the stream
+                # short) is the real reason, raised before DuckDB's
+                stream = False
+                loaded.pipe.stop_streaming()
+                loaded.pipe.finish()
+            broken = re.search(re.escape(BAD_CELL) + r"(\d+)", str(exc)) if isinstance(
+                exc, duckdb.InvalidInputException) else None
             if not broken:
                 raise
             i = int(broken[1])
@@ -366,15 +377,23 @@ def _write(con: duckdb.DuckDBPyConnection, loaded: Loaded, overrides: dict[str, 
                 chosen[i] = options[i][0]
                 modes[i] = "plain" if plain[i].get(chosen[i], False) else "full"
             continue
+        if stream and loaded.pipe is not None:
+            # the scan read the stream to its end; it is whole only if the transcoder
+            # finished without an error
+            loaded.pipe.stop_streaming()
+            loaded.pipe.finish()
         break
     if loaded.csv:
         reading.csv_rejects(con, loaded)
     return chosen, rows, _cell_rejects(con, loaded, chosen, modes)
 
 
-def _run(con: duckdb.DuckDBPyConnection, sql: str, progress: Progress | None) -> int:
+def _run(con: duckdb.DuckDBPyConnection, sql: str, progress: Progress | None,
+         pipe: reading.Transcoder | None = None) -> int:
     """Run the COPY; with a progress callback, in a thread, telling DuckDB's own progress
-    (percent) from this one, so the callback stays on the caller's thread."""
+    (percent) from this one, so the callback stays on the caller's thread. While it reads a
+    transcoder's FIFO, the progress is the transcoder's (bytes of the upload), then
+    DuckDB's."""
     if not progress:
         return con.execute(sql).fetchone()[0]
     result: dict[str, Any] = {}
@@ -387,16 +406,28 @@ def _run(con: duckdb.DuckDBPyConnection, sql: str, progress: Progress | None) ->
 
     worker = threading.Thread(target=copy, daemon=True)
     worker.start()
-    progress("infer", 0, 100)
+    if pipe is not None:
+        progress("transcode", 0, pipe.total)
+    else:
+        progress("infer", 0, 100)
     while worker.is_alive():
         worker.join(PROGRESS_SECONDS)
-        if worker.is_alive():
-            with contextlib.suppress(duckdb.Error):
-                done = con.query_progress()
-                if done >= 0:
-                    progress("infer", int(done), 100)
+        if not worker.is_alive():
+            break
+        if pipe is not None and pipe.is_alive():
+            progress("transcode", pipe.done, pipe.total)
+            continue
+        if pipe is not None:
+            progress("transcode", pipe.total, pipe.total)
+            pipe = None
+        with contextlib.suppress(duckdb.Error):
+            done = con.query_progress()
+            if done >= 0:
+                progress("infer", int(done), 100)
     if "error" in result:
         raise result["error"]
+    if pipe is not None and pipe.error is None:
+        progress("transcode", pipe.total, pipe.total)
     progress("infer", 100, 100)
     return result["rows"]
 
