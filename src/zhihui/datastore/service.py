@@ -145,7 +145,12 @@ def search(session: Session, actor: Actor, resource_id: str, params: query.Searc
         con.close()
         if ix is not None:
             ix.close()
-    meta = {**_readiness(view), "answered_by": out.pop("answered_by")}
+    if ix is not None:  # what the status of the files would say, without opening them again
+        small = view.version.rows < index.INDEX_MIN_ROWS
+        ready = {"index_ready": True, "q_ready": ix.text_db is not None or small}
+    else:
+        ready = _readiness(view)
+    meta = {**ready, "answered_by": out.pop("answered_by")}
     records = out.get("records")
     _log_read(session, actor, view, "data.search",
               rows=len(records) if isinstance(records, list) else 0, content=records)
