@@ -201,3 +201,44 @@ def test_the_tasks_page_names_exchange_states(client: TestClient, city: City,
                           "purpose": "监测", "legal_basis": "第四十六条", "using_system": "平台"})
     tasks = _as(client, "editor").get("/tasks")
     assert "共享申请" in tasks.text and "exchange.sharing" not in tasks.text
+
+
+def test_the_provider_approves_fewer_rows_with_a_filter_checked_against_the_items(
+        client: TestClient, city: City, data: Data) -> None:
+    other = _as(client, "other_member")
+    form = other.get(f"/exchange/apply/{city.resources['closed']}")
+    url = re.search(r'action="(/exchange/apply/[^"]+)"', form.text).group(1)
+    app_url = other.post(url, data={"csrf_token": _token(form.text), "kind": "sharing",
+                                    "purpose": "线路运行分析", "legal_basis": "条例第四十六条",
+                                    "using_system": "城市大脑"},
+                         follow_redirects=False).headers["location"]
+    editor = _as(client, "editor")
+    page = editor.get(app_url)
+    assert 'name="row_filter"' in page.text and "全部数据行" in page.text
+    decide = app_url + "/decision"
+    approve = {"csrf_token": _token(page.text), "action": "approve",
+               "columns": ["线路编号", "线路名称", "站点数"]}
+    # an item the resource does not have: a 4xx in the page's language, what was typed kept
+    bad = editor.post(decide, data={**approve, "row_filter": "站名 = 武林广场"})
+    assert 400 <= bad.status_code < 500 and "不是该资源的信息项：站名" in bad.text
+    assert "站名 = 武林广场" in bad.text and 'value="票价"' in bad.text \
+        and 'value="票价" checked' not in bad.text  # the ticks kept too
+    number = editor.post(decide, data={**approve, "row_filter": "站点数 = 二十"})
+    assert 400 <= number.status_code < 500 and "“站点数”为数值型" in number.text
+    en = editor.post(decide + "?lang=en", data={**approve, "row_filter": "线路名称 1路"})
+    assert 400 <= en.status_code < 500 and "Cannot read the row filter" in en.text
+    editor.get("/?lang=zh")  # back to Chinese
+    assert "待审核" in other.get(app_url).text  # nothing was decided
+    # fewer rows: two lines, typed with a Chinese comma
+    ok = editor.post(decide, data={**approve, "row_filter": "线路名称 = 1路，K3路"},
+                     follow_redirects=False)
+    assert ok.status_code == 303, ok.text
+    shown = other.get(app_url).text
+    assert "已批准" in shown and "线路名称 = 1路、K3路" in shown
+    read = client.get(f"{V1}/{data.closed}/search", headers=city.headers("other_member"))
+    assert read.status_code == 200, read.text
+    assert sorted(r["线路名称"] for r in read.json()["records"]) == ["1路", "K3路"]
+    assert set(read.json()["records"][0]) == {"_id", "线路编号", "线路名称", "站点数"}
+    held = client.get("/api/v1/exchange/grants", headers=city.headers("other_member")).json()
+    assert [g["row_filter"] for g in held if g["kind"] == "sharing"] == [
+        {"线路名称": ["1路", "K3路"]}]

@@ -17,9 +17,10 @@ reads no other resource's data."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select, update
@@ -306,11 +307,20 @@ def grant_dict(g: Grant, now: datetime | None = None) -> dict[str, Any]:
     }
 
 
+# Data item types (catalog.vocab.DATA_TYPES) whose filter values must read as a number or date
+NUMBER_TYPES = frozenset({"I", "N", "Y", "B", "F"})
+DATE_TYPES = frozenset({"D"})
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
+_FILTER_LINE = re.compile(r"[;；\n]")
+_FILTER_VALUES = re.compile(r"[,，、]")
+
+
 def check_scope(errors: FieldErrors, r: Resource, columns: list[str] | None,
                 row_filter: dict[str, Any] | None, distribution_ids: list[str] | None,
                 prefix: str = "") -> None:
-    """Approved items must be the resource's data items; filter values plain scalars."""
-    items = {i.get("name") for i in r.data_items or []}
+    """Approved items must be the resource's data items; filter values plain scalars of the
+    item's type (a number for numeric items, YYYY-MM-DD for dates)."""
+    items = {i.get("name"): i for i in r.data_items or []}
     for c in columns or []:
         if c not in items:
             errors.add(f"{prefix}columns", "exchange.unknown_item", item=str(c)[:100])
@@ -325,11 +335,54 @@ def check_scope(errors: FieldErrors, r: Resource, columns: list[str] | None,
                 and "\x00" not in str(x) for x in values):
             errors.add(f"{prefix}row_filter", "exchange.filter_values",
                        max=MAX_FILTER_VALUES)
+            continue
+        kind = (items.get(c) or {}).get("type")
+        for x in values:
+            text = str(x).strip()
+            if kind in NUMBER_TYPES and not _NUMBER.fullmatch(text):
+                errors.add(f"{prefix}row_filter", "exchange.filter_value_number",
+                           column=str(c)[:100], value=text[:100])
+            elif kind in DATE_TYPES and not _is_date(text):
+                errors.add(f"{prefix}row_filter", "exchange.filter_value_date",
+                           column=str(c)[:100], value=text[:100])
     known = {d.id for d in r.distributions}
     for d in distribution_ids or []:
         if d not in known:
             errors.add(f"{prefix}distribution_ids", "error.distribution_not_found",
                        id=str(d)[:100])
+
+
+def _is_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return len(text) == 10
+
+
+def parse_row_filter(text: str, field: str = "row_filter") -> dict[str, list[str]] | None:
+    """A row filter as a provider types it on the decision page: one condition a line (or
+    separated by ；), each ``信息项 = 值`` or ``信息项 = 值1, 值2`` (, ， or 、 between values;
+    ＝ also accepted). Empty: None (every row). Malformed: field errors in the user's
+    language; the items and values are checked against the resource by ``check_scope``."""
+    out: dict[str, list[str]] = {}
+    errors = FieldErrors()
+    for line in _FILTER_LINE.split((text or "").replace("＝", "=")):
+        line = line.strip()
+        if not line:
+            continue
+        column, sep, rest = line.partition("=")
+        column = column.strip()
+        values = [v.strip() for v in _FILTER_VALUES.split(rest) if v.strip()]
+        if not sep or not column or not values:
+            errors.add(field, "exchange.row_filter_syntax", line=line[:100])
+            continue
+        if column in out:
+            errors.add(field, "exchange.row_filter_repeated", item=column[:100])
+            continue
+        out[column] = values
+    errors.raise_if_any()
+    return out or None
 
 
 def create(session: Session, actor: Actor, r: Resource, *, kind: str,

@@ -20,6 +20,7 @@ from zhihui.core.accounts import service as accounts
 from zhihui.core.accounts.models import Organisation
 from zhihui.core.authz import Actor, can
 from zhihui.core.errors import NotAuthenticated, ZhihuiError
+from zhihui.core.i18n import translate
 from zhihui.exchange import applications, feedback, grants, profile, stats, subscriptions
 from zhihui.exchange.models import Application, Grant
 from zhihui.web.deps import ActorDep, LangDep, SessionDep, check_csrf
@@ -29,8 +30,16 @@ router = APIRouter(include_in_schema=False)
 TEXT = 5000
 
 
+# the forms' field names as their labels say them
+FIELD_LABELS = {"columns": "exchange.ui.items", "row_filter": "exchange.ui.row_scope",
+                "purpose": "exchange.ui.purpose", "reason": "exchange.ui.reason"}
+
+
 def _messages(exc: ZhihuiError, lang: str) -> list[str]:
-    return [exc.render(lang)] + [f"{k}: {m}" for k, ms in exc.render_fields(lang).items()
+    def label(field: str) -> str:
+        return translate(FIELD_LABELS[field], lang) if field in FIELD_LABELS else field
+
+    return [exc.render(lang)] + [f"{label(k)}: {m}" for k, ms in exc.render_fields(lang).items()
                                  for m in ms]
 
 
@@ -266,8 +275,14 @@ def grant_key(grant_id: str, request: Request, session: SessionDep, actor: Actor
 # --- one application --------------------------------------------------------------------------
 
 
+def format_row_filter(row_filter: dict[str, Any] | None) -> str:
+    """A grant's or application's row filter as the decision form reads it back."""
+    return "\n".join(f"{c} = {', '.join(str(x) for x in (v if isinstance(v, list) else [v]))}"
+                     for c, v in (row_filter or {}).items())
+
+
 def _application_page(request: Request, session: Session, actor: Actor, lang: str,
-                      application_id: str, error: str = "",
+                      application_id: str, error: str = "", typed: dict[str, Any] | None = None,
                       status_code: int = 200):  # type: ignore[no-untyped-def]
     app = applications.get(session, actor, application_id)
     r = session.scalar(select(Resource).where(Resource.id == app.resource_id))
@@ -285,7 +300,10 @@ def _application_page(request: Request, session: Session, actor: Actor, lang: st
                   app=app, r=r, orgs=orgs, grant=grant, agreement=agreement, items=items,
                   may_decide=app.status == "submitted" and can(actor, "application.decide", app),
                   may_withdraw=app.status == "submitted" and app.applicant_id == actor.user_id,
-                  days_left=_working_days_left(app), error=error)
+                  days_left=_working_days_left(app), error=error,
+                  row_filter_text=(typed or {}).get("row_filter",
+                                                    format_row_filter(app.row_filter)),
+                  checked=(typed or {}).get("columns"))
 
 
 @router.get("/exchange/applications/{application_id}")
@@ -306,21 +324,28 @@ async def decide(application_id: str, request: Request, session: SessionDep, act
     reason = str(form.get("reason", ""))[:TEXT]
     columns = [str(c) for c in form.getlist("columns") if isinstance(c, str)]
     quota = str(form.get("quota_per_day", "") or "").strip()
+    typed_filter = str(form.get("row_filter", "") or "")[:TEXT]
+    ticked = list(columns)
     try:
         app = applications.get(session, actor, application_id)
         r = session.scalar(select(Resource).where(Resource.id == app.resource_id))
         everything = {i.get("name") for i in ((r.data_items if r else None) or [])}
         if app.columns is None and set(columns) >= everything:
             columns = []  # every item ticked: approve all, as applied for
+        # fewer rows: "区县 = 西湖区" (empty: the rows applied for)
+        row_filter = grants.parse_row_filter(typed_filter) if action == "approve" else None
+        given = ({"columns"} if columns else set()) | ({"row_filter"} if row_filter else set())
         applications.decide(
             session, actor, application_id, action, reason=reason,
             columns=columns if action == "approve" and columns else None,
+            row_filter=row_filter,
             quota_per_day=int(quota) if quota.isdigit() and 0 < int(quota) <= 10_000_000
-            else None, fields_set={"columns"} if columns else set())
+            else None, fields_set=given)
     except ZhihuiError as exc:
         session.rollback()
         return _application_page(request, session, actor, lang, application_id,
-                                 error="；".join(_messages(exc, lang)), status_code=exc.status)
+                                 error="；".join(_messages(exc, lang)), status_code=exc.status,
+                                 typed={"row_filter": typed_filter, "columns": ticked})
     session.commit()
     return redirect(f"/exchange/applications/{application_id}")
 
