@@ -88,7 +88,8 @@ def test_the_same_seed_gives_byte_identical_files(city: City):
     with city.db.session() as s:
         loaded = {r.name: v.sha256 for v, r in s.execute(
             select(DatastoreVersion, Resource).join(
-                Resource, Resource.id == DatastoreVersion.resource_id))
+                Resource, Resource.id == DatastoreVersion.resource_id).where(
+                DatastoreVersion.number == 1))  # later versions: demo correction requests
             if r.name not in CREDIT}
     made = {name: hashlib.sha256(t.content()).hexdigest() for name, t in city.tables.items()}
     assert loaded == made
@@ -101,7 +102,8 @@ def test_the_same_seed_gives_byte_identical_files(city: City):
 def test_sixty_resources_are_queryable_across_every_opening_and_sharing_type(city: City):
     with city.db.session() as s:
         pairs = list(s.execute(select(Resource, DatastoreVersion).join(
-            DatastoreVersion, DatastoreVersion.resource_id == Resource.id)))
+            DatastoreVersion, DatastoreVersion.resource_id == Resource.id).where(
+            DatastoreVersion.number == 1)))  # an accepted demo request adds a version 2
         active = s.scalars(select(Distribution).where(Distribution.datastore_active)).all()
     assert len(active) == len(pairs)
     pairs = [(r, v) for r, v in pairs if r.name not in CREDIT]
