@@ -275,3 +275,20 @@ def test_a_search_that_would_hold_too_many_row_ids_is_scanned(
     # one value of one column needs no intersection: still from the index
     assert search(city, settings, dist, filters={"区县": "西湖区"})["meta"]["answered_by"] == \
         "index"
+
+
+def test_a_damaged_index_falls_back_to_the_scan(city: City, settings: Settings,
+                                                table: tuple[str, Path]) -> None:
+    import sqlite3
+
+    dist, parquet = table
+    scanned = search(city, settings, dist, filters={"区县": "西湖区"})
+    index.build(parquet)
+    db = sqlite3.connect(index.rows_path(parquet))
+    db.execute("DROP TABLE row_store")  # the meta still says it is an index of this file
+    db.commit()
+    db.close()
+    out = search(city, settings, dist, filters={"区县": "西湖区"})
+    assert out.pop("meta")["answered_by"] == "scan"
+    scanned.pop("meta")
+    assert out == scanned

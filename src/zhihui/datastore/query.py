@@ -8,8 +8,10 @@ time limit and a row cap."""
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
+import sqlite3
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -26,6 +28,8 @@ from zhihui.datastore.infer import CKAN_TYPE, FALSE_WORDS, TRUE_WORDS, quote
 
 if TYPE_CHECKING:
     from zhihui.datastore.index import Indexes
+
+log = logging.getLogger(__name__)
 
 LIMIT_DEFAULT = 100
 LIMIT_MAX = 32000  # CKAN's ckan.datastore.search.rows_max
@@ -271,7 +275,11 @@ def search(con: duckdb.DuckDBPyConnection, table: str, columns: dict[str, str],
     if index is not None:
         from zhihui.datastore import index as indexes
 
-        answered = indexes.answer(index, columns, s, fields)
+        try:
+            answered = indexes.answer(index, columns, s, fields)
+        except (sqlite3.Error, ValueError, KeyError):  # a damaged index: the scan still answers
+            log.exception("index of %s not usable; scanning", table)
+            answered = None
     if answered is not None:
         rows = answered[0]
     elif s.distinct or "_id" not in columns:
