@@ -242,3 +242,34 @@ def test_the_provider_approves_fewer_rows_with_a_filter_checked_against_the_item
     held = client.get("/api/v1/exchange/grants", headers=city.headers("other_member")).json()
     assert [g["row_filter"] for g in held if g["kind"] == "sharing"] == [
         {"线路名称": ["1路", "K3路"]}]
+
+
+def test_a_department_asks_for_some_rows_and_the_provider_cannot_approve_more(
+        client: TestClient, city: City, data: Data) -> None:
+    other = _as(client, "other_member")
+    form = other.get(f"/exchange/apply/{city.resources['closed']}")
+    assert 'name="row_filter"' in form.text
+    url = re.search(r'action="(/exchange/apply/[^"]+)"', form.text).group(1)
+    values = {"csrf_token": _token(form.text), "kind": "sharing", "purpose": "线路运行分析",
+              "legal_basis": "条例第四十六条", "using_system": "城市大脑"}
+    bad = other.post(url, data={**values, "row_filter": "线路 = 1路"})
+    assert 400 <= bad.status_code < 500 and "不是该资源的信息项：线路" in bad.text
+    assert "线路 = 1路" in bad.text and "城市大脑" in bad.text  # what was typed is kept
+    made = other.post(url, data={**values, "row_filter": "线路名称 = 1路、2路"},
+                      follow_redirects=False)
+    assert made.status_code == 303, made.text
+    app_url = made.headers["location"]
+    editor = _as(client, "editor")
+    page = editor.get(app_url)
+    assert "线路名称 = 1路、2路" in page.text  # the rows asked for
+    assert "线路名称 = 1路, 2路</textarea>" in page.text  # the decision starts from them
+    more = editor.post(app_url + "/decision", data={
+        "csrf_token": _token(page.text), "action": "approve",
+        "row_filter": "线路名称 = 1路, 2路, K3路"})
+    assert more.status_code == 409 and "不能超出申请的范围" in more.text
+    ok = editor.post(app_url + "/decision", data={
+        "csrf_token": _token(page.text), "action": "approve", "row_filter": "线路名称 = 2路"},
+        follow_redirects=False)
+    assert ok.status_code == 303
+    read = client.get(f"{V1}/{data.closed}/search", headers=city.headers("other_member"))
+    assert [r["线路名称"] for r in read.json()["records"]] == ["2路"]

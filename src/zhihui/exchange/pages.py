@@ -166,6 +166,8 @@ async def apply(resource_id: str, request: Request, session: SessionDep, actor: 
                                        values.get("accept") == "yes" else None),
                     period_days=period)
     try:
+        if kind == "sharing":  # fewer rows than the whole resource: "区县 = 西湖区"
+            body["row_filter"] = grants.parse_row_filter(values.get("row_filter", ""))
         if not 1 <= period <= 1825:
             from zhihui.core.errors import FieldErrors
 
