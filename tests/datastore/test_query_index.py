@@ -292,3 +292,22 @@ def test_a_damaged_index_falls_back_to_the_scan(city: City, settings: Settings,
     assert out.pop("meta")["answered_by"] == "scan"
     scanned.pop("meta")
     assert out == scanned
+
+
+def test_the_next_pages_of_a_q_search_reuse_its_counted_total(
+        city: City, settings: Settings, table: tuple[str, Path],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    dist, parquet = table
+    index.build(parquet)
+    index.forget_totals()
+    counted: list[str] = []
+    count = index.Indexes.text_count
+    monkeypatch.setattr(index.Indexes, "text_count",
+                        lambda self, q: counted.append(q) or count(self, q))
+    first = search(city, settings, dist, q="交通", limit=10)
+    second = search(city, settings, dist, q="交通", limit=10, offset=10)
+    assert first["total"] == second["total"] > 10 and len(counted) == 1
+    assert first["records"] != second["records"]
+    index.forget_totals()
+    assert search(city, settings, dist, q="交通", limit=10)["total"] == first["total"]
+    assert len(counted) == 2
