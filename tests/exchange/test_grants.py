@@ -72,6 +72,23 @@ def test_a_grant_shows_only_its_items_and_rows_and_the_audit_names_it(
     assert reads[-1].detail["through"]["grant"] == gid
 
 
+def test_a_grantee_is_told_of_disputed_records_only_among_its_rows(
+        client: TestClient, city: City, data: Data, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Art. 50 marks (异议标注) follow the grant's row filter: the other rows' ids stay unsaid."""
+    from zhihui.privacy.requests import service as requests
+
+    owner = client.get(f"{V1}/{data.closed}/search", headers=city.headers("member")).json()
+    every = {r["_id"] for r in owner["records"]}
+    monkeypatch.setattr(requests, "disputed", lambda session, distribution_id: set(every))
+    _grant(city, "closed", kind="sharing", grantee_org_id=city.orgs["hbj"],
+           columns=["线路编号", "线路名称"], row_filter={"线路编号": ["001", "004"]},
+           purpose="公交运行监测", valid_until=utcnow() + timedelta(days=30))
+    out = client.get(f"{V1}/{data.closed}/search", headers=city.headers("other_member")).json()
+    assert out["disputed"] == sorted(r["_id"] for r in out["records"]) and len(every) == 5
+    mine = client.get(f"{V1}/{data.closed}/search", headers=city.headers("member")).json()
+    assert mine["disputed"] == sorted(every)
+
+
 def test_revocation_takes_effect_on_the_next_request(client: TestClient, city: City,
                                                      data: Data) -> None:
     gid = _grant(city, "closed", kind="sharing", grantee_org_id=city.orgs["hbj"])

@@ -154,11 +154,27 @@ def search(session: Session, actor: Actor, resource_id: str, params: query.Searc
     records = out.get("records")
     _log_read(session, actor, view, "data.search",
               rows=len(records) if isinstance(records, list) else 0, content=records)
-    from zhihui.privacy.requests.service import disputed  # Art. 50: 异议标注
-
     return {"resource_id": view.table, "version": view.version.number,
             "include_total": params.include_total, **out, "meta": meta,
-            "disputed": sorted(disputed(session, view.table))}
+            "disputed": sorted(_disputed(session, view))}
+
+
+def _disputed(session: Session, view: access.View) -> set[int]:
+    """Art. 50 (异议标注): the ``_id`` of the records under an open request that this view
+    shows; a reader whose rows are narrowed (a grant's row filter) learns nothing of the
+    others."""
+    from zhihui.privacy.requests.service import disputed
+
+    marks = disputed(session, view.table)
+    if not marks or view.where is None:
+        return marks
+    con = query.connect({view.table: _source(view)})
+    try:
+        ids = ", ".join(str(int(i)) for i in sorted(marks))
+        return {int(r[0]) for r in con.execute(
+            f'SELECT "_id" FROM "{view.table}" WHERE "_id" IN ({ids})').fetchall()}
+    finally:
+        con.close()
 
 
 def search_sql(session: Session, actor: Actor, sql: str, *, data_root: Path,
