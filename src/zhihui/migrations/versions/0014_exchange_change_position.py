@@ -3,14 +3,14 @@ commits, so a poller never skips a change whose transaction commits after a late
 one's (PostgreSQL; on SQLite, whose writers commit one at a time, the position is the seq)
 
 Revision ID: 0014
-Revises: 0013
+Revises: 0010 (0011-0013 were reserved for parallel work and not needed)
 Create Date: 2026-11-27 02:50:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0014'
-down_revision = '0013'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
