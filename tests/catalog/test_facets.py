@@ -147,9 +147,8 @@ def test_a_rolled_back_change_does_not_stay_in_the_snapshot(db: Database, city: 
 
 def test_a_change_around_the_service_is_seen_within_the_refresh_time(
         db: Database, city: City, many: list[str], monkeypatch: pytest.MonkeyPatch):
-    """A write that moves neither the newest pk nor the newest time (a bulk fix in SQL) is
-    read again once the snapshot is ``REFRESH_SECONDS`` old; a hard delete at once, by the
-    count."""
+    """A write that moves neither the newest pk nor the newest time (a bulk fix in SQL, a
+    hard delete) is read again once the snapshot is ``REFRESH_SECONDS`` old."""
     from sqlalchemy import delete, update
 
     from zhihui.catalog.models import Resource
@@ -161,7 +160,6 @@ def test_a_change_around_the_service_is_seen_within_the_refresh_time(
         s.execute(update(Resource).where(Resource.id == many[2]).values(theme="13"))
     monkeypatch.setattr(facets, "REFRESH_SECONDS", 0.0)
     _compare(db, city)
-    monkeypatch.undo()
     with db.session() as s:
         s.execute(delete(Resource).where(Resource.id == many[3]))
     _compare(db, city)

@@ -224,8 +224,16 @@ def matches(session: Session, sql: str, expr: str) -> list[tuple[int, float]]:
     try:
         if dialect == "sqlite":
             cursor.execute(sql, {"m": expr})
-        else:
+            return cursor.fetchall()
+        # PostgreSQL's planner prices a match without the cost of reading each (TOASTed)
+        # document, so it scans all of them rather than take the GIN index (on 100,000
+        # resources: ~250 ms against ~65 ms through the index). The hint is for this statement
+        # only: the transaction's setting is put back after it.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        try:
             cursor.execute(sql.replace(":m", "%(m)s"), {"m": expr})
-        return cursor.fetchall()
+            return cursor.fetchall()
+        finally:
+            cursor.execute("SET LOCAL enable_seqscan = on")
     finally:
         cursor.close()
