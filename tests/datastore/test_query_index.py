@@ -311,3 +311,50 @@ def test_the_next_pages_of_a_q_search_reuse_its_counted_total(
     index.forget_totals()
     assert search(city, settings, dist, q="交通", limit=10)["total"] == first["total"]
     assert len(counted) == 2
+
+
+def test_stopping_the_process_cancels_a_build_and_leaves_nothing_half_made(
+        table: tuple[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker or the app shutting down (index.stop) interrupts the build it runs: no index,
+    no work file, no lock is left, and the file is built again later."""
+    import threading
+
+    _dist, parquet = table
+    monkeypatch.setattr(index, "BATCH", 50)  # many batches: the build is caught inside one
+    inside, go_on = threading.Event(), threading.Event()
+    check = index._check_stop
+
+    def slow_check() -> None:
+        inside.set()
+        go_on.wait(10)
+        check()
+
+    monkeypatch.setattr(index, "_check_stop", slow_check)
+    outcome: list[BaseException | None] = []
+
+    def build() -> None:
+        try:
+            index.build_locked(parquet)
+            outcome.append(None)
+        except BaseException as e:  # noqa: BLE001 - the test looks at it
+            outcome.append(e)
+
+    builder = threading.Thread(target=build)
+    builder.start()
+    assert inside.wait(30)
+    stopper = threading.Thread(target=index.stop)
+    stopper.start()
+    while not index._stopping.is_set() and stopper.is_alive():
+        pass
+    go_on.set()
+    builder.join(30)
+    stopper.join(30)
+    # cancelled between batches (Cancelled) or inside the statement stop() interrupted
+    assert outcome and outcome[0] is not None, "the build ran to its end"
+    leftovers = [p.name for p in parquet.parent.iterdir() if p.name != "data.parquet"
+                 and not p.name.endswith(".json")]
+    assert not index.rows_path(parquet).exists() and not index.text_path(parquet).exists()
+    assert not any(".tmp" in n or "lock" in n or "spill" in n for n in leftovers), leftovers
+    monkeypatch.setattr(index, "_check_stop", check)
+    assert index.build_locked(parquet) is not None  # stop() re-arms: a later build runs
+    assert index.rows_path(parquet).exists()

@@ -3,6 +3,7 @@ parse, call the service, shape the answer."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,7 +13,7 @@ from fastapi import APIRouter, FastAPI, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
-from zhihui.datastore import jobs, query, service, stats
+from zhihui.datastore import index, jobs, query, service, stats
 from zhihui.datastore.schemas import SqlIn, VersionOut, json_param
 from zhihui.web.deps import ActorDep, LangDep, SessionDep
 
@@ -180,5 +181,6 @@ def run_worker(app: FastAPI) -> None:
             stop.set()
             for t in threads:
                 t.join(timeout=2)  # a job still running is found stale and run again
+            await asyncio.to_thread(index.stop)  # builds cancelled, not cut off at exit
 
     app.router.lifespan_context = lifespan

@@ -121,3 +121,7 @@ def worker(
         w.run_forever(stop)
     except KeyboardInterrupt:
         console.print("stopped")
+    finally:
+        from zhihui.datastore import index
+
+        index.stop()  # an index build in this process is cancelled, not cut off inside DuckDB

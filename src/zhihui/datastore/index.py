@@ -31,6 +31,7 @@ Parquet keeps two processes sharing the data root from building the same index."
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -170,17 +171,17 @@ def _schema(parquet: Path) -> list[tuple[str, str | None]]:
 def _duck(spill: Path) -> duckdb.DuckDBPyConnection:
     """A connection for one build: 2 threads, bounded memory, spilling (the postings' sort)
     into ``spill``, a folder beside the file, removed after the build."""
-    return duckdb.connect(":memory:", config={
+    return _track(duckdb.connect(":memory:", config={
         "threads": 2, "memory_limit": BUILD_MEMORY, "temp_directory": str(spill),
         "preserve_insertion_order": True,
         "autoinstall_known_extensions": False, "autoload_known_extensions": False,
-    })
+    }))
 
 
 def _write_sqlite(target: Path) -> tuple[sqlite3.Connection, Path]:
     work = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     work.unlink(missing_ok=True)
-    db = sqlite3.connect(work)
+    db = _track(sqlite3.connect(work))
     db.execute("PRAGMA journal_mode=OFF")
     db.execute("PRAGMA synchronous=OFF")
     db.execute("PRAGMA page_size=8192")
@@ -192,7 +193,7 @@ def _publish(db: sqlite3.Connection, work: Path, target: Path, meta: dict[str, A
     db.executemany("INSERT INTO meta VALUES (?, ?)",
                    [(k, json.dumps(v, ensure_ascii=False)) for k, v in meta.items()])
     db.commit()
-    db.close()
+    _untrack(db).close()
     os.replace(work, target)
 
 
@@ -218,7 +219,7 @@ def build(parquet: Path, *, text: bool = True) -> Built:
             out.text = _build_text(con, parquet, schema, size)
             out.text_seconds = time.perf_counter() - t
     finally:
-        con.close()
+        _untrack(con).close()
         shutil.rmtree(spill, ignore_errors=True)
     return out
 
@@ -238,6 +239,7 @@ def _build_rows(con: duckdb.DuckDBPyConnection, parquet: Path,
         reader = con.sql(f"SELECT _id, json_array({cells})::VARCHAR FROM t"
                          ).to_arrow_reader(BATCH)
         for batch in reader:
+            _check_stop()
             db.executemany("INSERT INTO row_store VALUES (?, ?)",
                            zip(batch.column(0).to_pylist(), batch.column(1).to_pylist(),
                                strict=True))
@@ -247,7 +249,7 @@ def _build_rows(con: duckdb.DuckDBPyConnection, parquet: Path,
             "columns": [[name, kind] for name, kind in columns],
             "indexed": indexed})
     except BaseException:
-        db.close()
+        _untrack(db).close()
         work.unlink(missing_ok=True)
         raise
     return tuple(indexed)
@@ -359,13 +361,14 @@ def _build_text(con: duckdb.DuckDBPyConnection, parquet: Path,
         reader = con.sql(f"SELECT _id, {pairs} FROM t").to_arrow_reader(BATCH)
         marks = ", ".join("?" * (len(texts) + 1))
         for batch in reader:
+            _check_stop()
             db.executemany(f"INSERT INTO text_index(rowid, {names}) VALUES ({marks})",
                            zip(*[c.to_pylist() for c in batch.columns], strict=True))
         db.execute("INSERT INTO text_index(text_index) VALUES ('optimize')")
         _publish(db, work, text_path(parquet), {
             "format": FORMAT, "source_size": size, "columns": texts})
     except BaseException:
-        db.close()
+        _untrack(db).close()
         work.unlink(missing_ok=True)
         raise
     return True
@@ -384,16 +387,69 @@ def _pairs_sql(column: str) -> str:
 
 # --- building in the background ----------------------------------------------------------------
 
-_queue: queue.Queue[Path] = queue.Queue()
+_queue: queue.Queue[Path | None] = queue.Queue()
 _pending: set[Path] = set()
 _pending_lock = threading.Lock()
 _worker: threading.Thread | None = None
+
+
+# --- stopping: a process that ends must not end inside a build (DuckDB aborts the process
+# when the interpreter finalises under a thread it runs) -----------------------------------
+
+class Cancelled(Exception):
+    """A build stopped by ``stop``: its work files are removed, nothing is published."""
+
+
+_stopping = threading.Event()
+_live: set[Any] = set()  # the connections of the builds running in this process
+_live_lock = threading.Lock()
+
+
+def _track(conn: Any) -> Any:
+    with _live_lock:
+        _live.add(conn)
+    return conn
+
+
+def _untrack(conn: Any) -> Any:
+    with _live_lock:
+        _live.discard(conn)
+    return conn
+
+
+def _check_stop() -> None:
+    if _stopping.is_set():
+        raise Cancelled
+
+
+def stop(timeout: float = 10.0) -> bool:
+    """Cancel this process's builds and wait (``timeout`` seconds at most) for the builder to
+    leave them: the running statement is interrupted, the work files removed, the lock let
+    go; another process, or this one later, builds the index again. Called when a worker or
+    the app shuts down. True if the builder is idle."""
+    _stopping.set()
+    try:
+        with _live_lock:
+            running = list(_live)
+        for conn in running:
+            with contextlib.suppress(Exception):  # closed meanwhile
+                conn.interrupt()
+        worker = _worker
+        if worker is not None and worker.is_alive():
+            _queue.put(None)
+            worker.join(timeout)
+            return not worker.is_alive()
+        return True
+    finally:
+        _stopping.clear()  # a later build in this process (tests) may run again
 
 
 def request_build(parquet: Path) -> bool:
     """Queue ``parquet`` for the background builder of this process (once); True if queued."""
     global _worker
     parquet = Path(parquet)
+    if _stopping.is_set():
+        return False
     with _pending_lock:
         if parquet in _pending:
             return False
@@ -408,11 +464,19 @@ def request_build(parquet: Path) -> bool:
 def _work() -> None:
     while True:
         parquet = _queue.get()
+        if parquet is None or _stopping.is_set():  # stop(): leave the rest to a later build
+            with _pending_lock:
+                _pending.clear()
+            _queue.task_done()
+            return
         try:
             build_locked(parquet)
         except Exception:  # noqa: BLE001 - one failed build must not stop the next
-            _failed[parquet] = time.monotonic()
-            log.exception("index build of %s failed", parquet)
+            if _stopping.is_set():
+                log.info("index build of %s stopped", parquet)
+            else:
+                _failed[parquet] = time.monotonic()
+                log.exception("index build of %s failed", parquet)
         finally:
             with _pending_lock:
                 _pending.discard(parquet)
