@@ -42,7 +42,7 @@ from sqlalchemy.orm import Session
 
 from zhihui.catalog.models import Resource, ResourceFacet
 
-# Facet name -> Resource column (as service.FACET_COLUMNS).
+# Facet name -> Resource column (service.FACET_COLUMNS is made from it).
 COLUMNS: dict[str, str] = {
     "organization": "owner_org_id",
     "classification": "classification",

@@ -595,16 +595,8 @@ def record_view(session: Session, r: Resource) -> None:
 
 # --- search --------------------------------------------------------------------------------
 
-FACET_COLUMNS: dict[str, Any] = {
-    "organization": Resource.owner_org_id,
-    "classification": Resource.classification,
-    "theme": Resource.theme,
-    "sharing_type": Resource.sharing_type,
-    "opening_type": Resource.opening_type,
-    "format": Resource.format,
-    "update_cycle": Resource.update_cycle,
-    "license_id": Resource.license_id,
-}
+# Facet name -> Resource column; the snapshot (catalog/facets.py) holds the same fields.
+FACET_COLUMNS: dict[str, Any] = {f: getattr(Resource, c) for f, c in facets.COLUMNS.items()}
 FACET_FIELDS = (*FACET_COLUMNS, "tags", "res_format")
 # Each sort as (column, descending) keys; relevance is the score, then the date sort's keys.
 SORTS: dict[str, tuple[tuple[str, bool], ...]] = {

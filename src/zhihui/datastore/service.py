@@ -50,11 +50,9 @@ def version_dict(v: DatastoreVersion, *, examples: bool = True) -> dict[str, Any
     who see the data only through a protected view, Art. 50)."""
     report = v.report
     if not examples:
-        report = {**report,
-                  "rejected": [{k: x for k, x in r.items() if k != "value"}
-                               for r in report.get("rejected", [])],
-                  "cells_rejected": [{k: x for k, x in c.items() if k != "value"}
-                                     for c in report.get("cells_rejected", [])]}
+        report = {**report, **{key: [{k: x for k, x in r.items() if k != "value"}
+                                     for r in report.get(key, [])]
+                               for key in ("rejected", "cells_rejected")}}
     return {"id": v.id, "resource_id": v.distribution_id, "package_id": v.resource_id,
             "number": v.number, "sha256": v.sha256, "filename": v.filename,
             "source_format": v.source_format, "encoding": v.encoding, "size": v.size,
