@@ -8,6 +8,7 @@ import hashlib
 import io
 from pathlib import Path
 
+import duckdb
 import pyarrow.parquet as pq
 import pytest
 
@@ -17,6 +18,7 @@ from zhihui.core.authz import SYSTEM
 from zhihui.datastore import service as ds
 from zhihui.datastore import versions
 from zhihui.datastore.query import Search
+from zhihui.datastore.storage import positional, relation
 from zhihui.settings import Settings
 
 
@@ -75,10 +77,13 @@ def test_rows_keep_the_file_order_and_bad_rows_are_still_reported(
     dist, v = _ingest(city, settings, ("\n".join(lines) + "\n").encode())
     assert v["rows"] == 59999 and v["report"]["rows_rejected"] == 1
     assert v["report"]["rejected"][0]["row"] == 30001
-    table = pq.read_table(settings.data_root / v["resource_id"] / v["id"] / "data.parquet")
+    path = settings.data_root / v["resource_id"] / v["id"] / "data.parquet"
+    assert positional(path)  # no _id stored: the row's position is its _id
+    table = duckdb.sql(f"SELECT _id, 序号 FROM {relation(path)} ORDER BY _id").fetch_arrow_table()
     ids, numbers = table.column("_id").to_pylist(), table.column("序号").to_pylist()
     assert ids == list(range(1, 60000))
     assert numbers == [n for n in range(1, 60001) if n != 30000]
+    assert pq.read_table(path).num_rows == 59999
     stats = {c["id"]: c for c in v["report"]["columns"]}
     assert stats["序号"]["nulls"] == 0 and stats["序号"]["length"] == 5
     assert stats["名称"]["duplicates"] <= 600  # HyperLogLog: about 1% off at most

@@ -58,6 +58,7 @@ from sqlalchemy.orm import Session
 
 from zhihui.core import events
 from zhihui.datastore.infer import quote
+from zhihui.datastore.storage import ROW_ID, positional, relation
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +166,9 @@ class Built:
 
 
 def _schema(parquet: Path) -> list[tuple[str, str | None]]:
-    return [(f.name, kind_of(f.type)) for f in pq.read_schema(parquet)]
+    """The columns of ``relation(parquet)``: ``_id`` first, stored or positional."""
+    fields = [(f.name, kind_of(f.type)) for f in pq.read_schema(parquet)]
+    return [(ROW_ID, "integer"), *fields] if positional(parquet) else fields
 
 
 def _duck(spill: Path) -> duckdb.DuckDBPyConnection:
@@ -209,7 +212,7 @@ def build(parquet: Path, *, text: bool = True) -> Built:
     spill = parquet.with_name(f".{parquet.stem}.spill-{os.getpid()}-{threading.get_ident()}")
     con = _duck(spill)
     try:
-        con.execute(f"CREATE VIEW t AS SELECT * FROM read_parquet({_sql_text(str(parquet))})")
+        con.execute(f"CREATE VIEW t AS SELECT * FROM {relation(parquet)}")
         if _read_meta(rows_path(parquet), size) is None:
             t = time.perf_counter()
             out.indexed_columns = _build_rows(con, parquet, schema, size)
@@ -222,10 +225,6 @@ def build(parquet: Path, *, text: bool = True) -> Built:
         _untrack(con).close()
         shutil.rmtree(spill, ignore_errors=True)
     return out
-
-
-def _sql_text(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _build_rows(con: duckdb.DuckDBPyConnection, parquet: Path,

@@ -25,6 +25,7 @@ import duckdb
 
 from zhihui.core.errors import BadRequest, Message, ValidationFailed
 from zhihui.datastore.infer import CKAN_TYPE, FALSE_WORDS, TRUE_WORDS, quote
+from zhihui.datastore.storage import relation
 
 if TYPE_CHECKING:
     from zhihui.datastore.index import Indexes
@@ -101,7 +102,7 @@ def _open(sources: dict[str, Source], threads: int) -> duckdb.DuckDBPyConnection
         cols = "*" if src.columns is None else ", ".join(quote(c) for c in src.columns)
         where = f" WHERE {src.where}" if src.where else ""
         con.execute(f"CREATE VIEW {quote(name)} AS SELECT {cols} FROM "
-                    f"read_parquet({_literal(str(src.path))}){where}")
+                    f"{relation(src.path)}{where}")
     con.execute("SET lock_configuration=true")
     return con
 
@@ -325,7 +326,9 @@ def _page(con: duckdb.DuckDBPyConnection, table: str, select: str, where: str,
     """A page in two steps (late materialisation): the ``_id`` of its rows first, reading
     only the filtered and sorted columns; then the rows themselves, from the row groups that
     hold those ids (``_id`` grows with the file, so the range skips the others by their
-    statistics). Reading every column of every matching row group for 100 rows cost ~5x."""
+    statistics). Reading every column of every matching row group for 100 rows cost ~5x.
+    The rows are picked by a semi-join: ``_id IN (…)`` kept DuckDB from pruning by the range
+    where ``_id`` is the row's position (storage.relation; 45 ms against 4 ms on 1 M rows)."""
     if order != " ORDER BY _id":
         order += ", _id"  # ties in a stable order, so that pages do not overlap
     ids = [r[0] for r in con.execute(
@@ -333,9 +336,11 @@ def _page(con: duckdb.DuckDBPyConnection, table: str, select: str, where: str,
         params).fetchall()]
     if not ids:
         return []
+    t = quote(table)
     found = con.execute(
-        f"SELECT _id AS \"__page_id\", {select} FROM {quote(table)} WHERE _id BETWEEN "
-        f"{min(ids)} AND {max(ids)} AND _id IN ({', '.join(str(int(i)) for i in ids)})"
+        f"SELECT {t}._id AS \"__page_id\", {select} FROM {t} SEMI JOIN (SELECT unnest(["
+        f"{', '.join(str(int(i)) for i in ids)}]) AS \"__page_id\") AS page ON "
+        f"{t}._id = page.\"__page_id\" WHERE {t}._id BETWEEN {min(ids)} AND {max(ids)}"
     ).fetchall()
     by_id = {row[0]: row[1:] for row in found}
     return [by_id[i] for i in ids if i in by_id]

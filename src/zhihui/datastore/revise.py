@@ -25,7 +25,7 @@ from zhihui.core.authz import Actor, require
 from zhihui.core.errors import Conflict, FieldErrors, NotFound
 from zhihui.datastore import infer, query, versions
 from zhihui.datastore.models import DatastoreVersion
-from zhihui.datastore.storage import DATA_FILE, Storage
+from zhihui.datastore.storage import DATA_FILE, Storage, relation
 
 MEMORY = "1GB"
 
@@ -99,7 +99,7 @@ def revise(
         "memory_limit": MEMORY, "temp_directory": str(work / "spill"),
         "autoinstall_known_extensions": False, "autoload_known_extensions": False})
     try:
-        con.execute(f"CREATE TABLE t AS SELECT * FROM read_parquet({query._literal(str(source))})")
+        con.execute(f"CREATE TABLE t AS SELECT * FROM {relation(source)}")
         wanted = sorted(set(deletions) | set(typed))
         if wanted:
             found = {row[0] for row in con.execute(

@@ -39,7 +39,7 @@ from zhihui.datastore import infer, query
 from zhihui.datastore import ingest as reading
 from zhihui.datastore.ingest import Loaded, Progress, bad_file
 from zhihui.datastore.models import DatastoreVersion
-from zhihui.datastore.storage import CHUNK, DATA_FILE, Storage
+from zhihui.datastore.storage import CHUNK, DATA_FILE, POSITION, Storage
 from zhihui.db import new_id, utcnow
 
 SAMPLE_ROWS = 10_000
@@ -346,10 +346,14 @@ def _write(con: duckdb.DuckDBPyConnection, loaded: Loaded, overrides: dict[str, 
             modes.append("override")
         else:
             modes.append("plain" if plain[i].get(chosen[i], False) else "full")
+    # the rows' ``_id`` is their position in the file (storage.relation): numbering them here
+    # would run the scan on one thread; a column that DuckDB would confuse with the position
+    # gets the numbers written
+    numbered = not names or any(name.lower() == POSITION for name in names)
     while True:
-        selects = ["row_number() OVER () AS _id"] + [
-            f"{_column(i, chosen[i], modes[i])} AS {infer.quote(name)}"
-            for i, name in enumerate(names)]
+        selects = ["row_number() OVER () AS _id"] if numbered else []
+        selects += [f"{_column(i, chosen[i], modes[i])} AS {infer.quote(name)}"
+                    for i, name in enumerate(names)]
         if loaded.csv:
             with contextlib.suppress(duckdb.CatalogException):
                 con.execute("DELETE FROM reject_errors")

@@ -26,6 +26,7 @@ from typing import Any
 import duckdb
 
 from zhihui.datastore.infer import quote
+from zhihui.datastore.storage import relation
 from zhihui.privacy import detect as d
 
 METHODS = ("mask", "pseudonym", "generalise", "suppress")
@@ -167,7 +168,7 @@ def _connect(work: Path) -> duckdb.DuckDBPyConnection:
 
 
 def protected_sql(source: Path, p: Plan, quasi: list[str], k: int) -> str:
-    body = f"SELECT {', '.join(p.selects)} FROM read_parquet({_literal(str(source))})"
+    body = f"SELECT {', '.join(p.selects)} FROM {relation(source)}"
     names = {c["id"] for c in p.columns}
     qi = [q for q in quasi if q in names]
     if k > 1 and qi:

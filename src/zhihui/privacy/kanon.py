@@ -12,7 +12,8 @@ from typing import Any
 import duckdb
 
 from zhihui.datastore.infer import quote
-from zhihui.privacy.deid import Plan, _literal
+from zhihui.datastore.storage import relation
+from zhihui.privacy.deid import Plan
 
 SMALLEST = 5
 
@@ -22,7 +23,7 @@ def report(source: Path, p: Plan, quasi: list[str], k: int) -> dict[str, Any]:
     suppression), and what suppressing groups smaller than ``k`` would cost."""
     names = {c["id"] for c in p.columns}
     qi = [q for q in quasi if q in names]
-    body = f"SELECT {', '.join(p.selects)} FROM read_parquet({_literal(str(source))})"
+    body = f"SELECT {', '.join(p.selects)} FROM {relation(source)}"
     con = duckdb.connect(":memory:", config={"memory_limit": "1GB"})
     try:
         if not qi:

@@ -17,7 +17,7 @@ from zhihui.core.workflow import service as workflow
 from zhihui.datastore import query
 from zhihui.datastore import service as datastore
 from zhihui.datastore.models import DatastoreVersion
-from zhihui.datastore.storage import Storage
+from zhihui.datastore.storage import Storage, relation
 from zhihui.privacy.requests import service as requests
 from zhihui.privacy.requests.models import CorrectionRequest
 from zhihui.privacy.requests.schemas import RequestIn
@@ -50,7 +50,7 @@ def _rows(settings, db, dist):
         path = Storage(settings.data_root).data_file(v.path)
     con = duckdb.connect()
     try:
-        rows = con.execute(f"SELECT * FROM read_parquet({query._literal(str(path))}) "
+        rows = con.execute(f"SELECT * FROM {relation(path)} "
                            "ORDER BY _id").fetchall()
     finally:
         con.close()
