@@ -79,3 +79,28 @@ def test_the_privacy_page_documents_every_type():
 
     page = (Path(__file__).resolve().parents[2] / "docs" / "privacy.md").read_text("utf-8")
     assert [t for t in TYPES if f"`{t}`" not in page] == []
+
+
+def test_a_large_table_is_sampled_in_runs_spread_over_it_the_same_each_time(tmp_path):
+    """The sample reads runs of rows from across the file (not its head only, not every row
+    group), on an upload (``_id`` is the position) and on a revised version (stored ``_id``
+    with gaps)."""
+    import duckdb
+
+    from zhihui.privacy import service
+
+    positional = tmp_path / "upload.parquet"
+    duckdb.sql(f"COPY (SELECT i AS n, '第' || i || '行' AS label FROM range(50000) t(i)) "
+               f"TO '{positional}' (FORMAT parquet, ROW_GROUP_SIZE 2048)")
+    revised = tmp_path / "revised.parquet"
+    duckdb.sql(f"COPY (SELECT i * 2 + 1 AS _id, i AS n FROM range(25000) t(i)) "
+               f"TO '{revised}' (FORMAT parquet)")
+    for path in (positional, revised):
+        rows = service._sample(path, ["n"])
+        numbers = [int(r[0]) for r in rows]
+        assert 900 <= len(rows) <= service.SAMPLE_ROWS and numbers == sorted(numbers)
+        assert numbers[0] == 0 and numbers[-1] > 40000 * (0.5 if path == revised else 1)
+        assert service._sample(path, ["n"]) == rows
+    small = tmp_path / "small.parquet"
+    duckdb.sql(f"COPY (SELECT i AS n FROM range(300) t(i)) TO '{small}' (FORMAT parquet)")
+    assert len(service._sample(small, ["n"])) == 300

@@ -151,6 +151,12 @@ def value(kind: str, v: str) -> str:
     return cast(kind, v, v)
 
 
+def numeric_shape(v: str) -> str:
+    """SQL: the trimmed cell ``v`` holds only characters that numbers, dates and times are
+    written with (so a cell with any other character can only be text or a boolean word)."""
+    return f"regexp_full_match({v}, '[-+0-9./: T年月日时分秒]+')"
+
+
 def mobile(v: str) -> str:
     return f"regexp_full_match({v}, '{_MOBILE}')"
 
@@ -181,6 +187,5 @@ def candidates(name: str, counts: dict[str, int], non_null: int, mobiles: int) -
     if CODE_NAME.search(name) or (mobiles == non_null):
         # a code is text even when it looks like a number or a date (20240501 as a 编号)
         out = [k for k in out if k == "boolean"]
-    if "integer" in out and "decimal" in out:
-        pass  # integer first; decimal if a later cell has a fraction
+    # integer before decimal: a later cell with a fraction demotes the column to decimal
     return [*out, "text"]

@@ -34,6 +34,7 @@ from zhihui.core.authz import Actor, can, require
 from zhihui.core.errors import FieldErrors, Forbidden, NotFound, ValidationFailed
 from zhihui.datastore.access import View
 from zhihui.datastore.models import DatastoreVersion
+from zhihui.datastore.storage import positional, relation
 from zhihui.db import utcnow
 from zhihui.privacy import classify, deid, kanon
 from zhihui.privacy import detect as d
@@ -45,6 +46,7 @@ PERSONAL_LEVELS = ("none", "personal", "sensitive_personal")
 LEVEL = {name: i for i, name in enumerate(PERSONAL_LEVELS)}
 SCOPES = ("opening", "sharing")
 SAMPLE_ROWS = 1000
+SAMPLE_BLOCKS = 10
 KEY_FILE = Path("_keys") / "pseudonym.key"
 
 
@@ -87,12 +89,27 @@ def resource_key(data_root: Path, policy: Policy) -> bytes:
 
 
 def _sample(path: Path, names: list[str]) -> list[list[Any]]:
+    """``SAMPLE_ROWS`` rows to classify the columns by: every row of a small table, else
+    ``SAMPLE_BLOCKS`` runs of consecutive rows spread evenly over the file. DuckDB reads only
+    the row groups that hold them (a reservoir sample read every row: 71 ms against 16 ms on
+    1,000,000 rows, measured), and the same file always gives the same sample."""
     con = duckdb.connect(":memory:", config={"memory_limit": "512MB"})
     try:
         cols = ", ".join('"' + n.replace('"', '""') + '"' for n in names)
         lit = "'" + str(path).replace("'", "''") + "'"
-        rows = con.execute(f"SELECT {cols} FROM read_parquet({lit}) USING SAMPLE "
-                           f"reservoir({SAMPLE_ROWS} ROWS) REPEATABLE (2015)").fetchall()
+        total = con.execute(f"SELECT count(*) FROM read_parquet({lit})").fetchone()[0]
+        where = ""
+        if total > SAMPLE_ROWS:
+            # a revised version's _id has gaps (deleted rows): the runs span more ids
+            last = total if positional(path) else con.execute(
+                f"SELECT max(_id) FROM {relation(path)}").fetchone()[0]
+            step = last // SAMPLE_BLOCKS
+            block = -(-SAMPLE_ROWS * last // (total * SAMPLE_BLOCKS))
+            where = " WHERE " + " OR ".join(
+                f"_id BETWEEN {k * step + 1} AND {k * step + block}"
+                for k in range(SAMPLE_BLOCKS))
+        rows = con.execute(f"SELECT {cols} FROM {relation(path)}{where} ORDER BY _id"
+                           ).fetchall()
     finally:
         con.close()
     return [[None if v is None else str(v) for v in row] for row in rows]
