@@ -104,6 +104,10 @@ def child(path_name: str, csv_path: str, work: str, encoding: str) -> None:
                           data_root=Path(work) / "data")
             rows = v.rows
         out["listeners"] = listeners
+        # the ingest's own peak, before the index builds (a thread started at the commit)
+        import resource
+
+        out["ingest_peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         # the version is queryable now; its row and text indexes build after the commit, on
         # a thread (datastore/index.py): timed apart, and waited for so the process ends
         # outside DuckDB
@@ -249,7 +253,9 @@ def main() -> None:
             if name == "ours":
                 listen = statistics.median(r.get("listeners", 0) for r in runs)
                 index = statistics.median(r.get("index", 0) for r in runs)
-                print(f"ours {enc}: of which listeners of datastore.version_published "
+                peak = max(r.get("ingest_peak_rss_mb", 0) for r in runs)
+                print(f"ours {enc}: peak RSS when the version was published {peak:.0f} MB; "
+                      f"listeners of datastore.version_published "
                       f"(privacy scan, exchange notices) {listen:.2f} s; every run: "
                       + ", ".join(f"{r['seconds']:.2f}" for r in runs) + " s; then the "
                       f"row and text indexes, built after publishing: {index:.2f} s")
