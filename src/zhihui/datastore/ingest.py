@@ -364,6 +364,8 @@ class Transcoder(threading.Thread):
     def _second(self) -> None:
         part = self.parts[1]
         try:
+            # after the head: the sample, which waits for it, does not wait for this too
+            self.head_ready.wait()
             cut = transcoding.split_point(self.path, part.start, self.total * 3 // 4,
                                           self.aborted.is_set)
             # no record boundary in reach (a quoted field runs on): the first part takes all
@@ -504,6 +506,7 @@ class Transcoder(threading.Thread):
         self.detached.set()
         self.rows_ready.set()
         self.cut.set()
+        self.head_ready.set()
         if self.is_alive() and threading.current_thread() is not self:
             self.join()
 

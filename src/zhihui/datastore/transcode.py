@@ -150,24 +150,20 @@ class _Table:
         return text
 
 
-def _python(seqs: list[bytes], group: int) -> list[str | None]:
-    """Python's decoding of each sequence (None: rejected), ``group`` at a time where a
-    whole group decodes into one character each."""
+def _python(seqs: list[bytes]) -> list[str | None]:
+    """Python's decoding of each sequence (None: rejected), in one call: the sequences
+    apart by newlines, a rejected one's bytes escaped into lone surrogates. Sequence by
+    sequence if an error took in a newline."""
+    pieces = b"\n".join(seqs).decode("gb18030", "surrogateescape").split("\n")
+    if len(pieces) == len(seqs):
+        return [p if len(p) == 1 and not "\udc80" <= p <= "\udcff" else None
+                for p in pieces]
     out: list[str | None] = []
-    for i in range(0, len(seqs), group):
-        part = seqs[i:i + group]
+    for seq in seqs:
         try:
-            text = b"".join(part).decode("gb18030")
+            out.append(seq.decode("gb18030"))
         except UnicodeDecodeError:
-            text = ""
-        if len(text) == len(part):
-            out.extend(text)
-            continue
-        for s in part:
-            try:
-                out.append(s.decode("gb18030"))
-            except UnicodeDecodeError:
-                out.append(None)
+            out.append(None)
     return out
 
 
@@ -189,7 +185,7 @@ def _measure_glibc() -> _Table | None:
                                    for b in (*range(0x00, 0x0A), *range(0x0B, 0x30),
                                              *range(0x3A, 0x40), 0x7F, 0xFF)]
     seqs = two + four + others
-    decoded = _python(two, len(trails)) + _python(four, 1260) + _python(others, 1)
+    decoded = _python(seqs)
     accepted = [i for i, text in enumerate(decoded) if text is not None]
     rejected = [i for i, text in enumerate(decoded) if text is None]
 
