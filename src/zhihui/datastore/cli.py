@@ -1,4 +1,5 @@
-"""``zhihui data``: ingest a file as a new version of a resource's data, list versions."""
+"""``zhihui data``: ingest a file as a new version of a resource's data, list versions, run
+background jobs, remove what interrupted work left."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from zhihui.core.errors import ZhihuiError
 from zhihui.datastore import service
 from zhihui.settings import get_settings
 
-app = typer.Typer(help="The datastore (数据): ingest files, list versions.", no_args_is_help=True)
+app = typer.Typer(help="The datastore (数据): ingest files, list versions, run jobs, clean up.",
+                  no_args_is_help=True)
 console = Console()
 
 STAGES = {"receive": "读取 reading", "transcode": "转码 transcoding", "parse": "解析 parsing",
@@ -84,6 +86,32 @@ def versions(resource: str = typer.Argument(..., help="distribution id")) -> Non
         table.add_row(str(v["number"]), str(v["rows"]), v["filename"], v["sha256"][:12],
                       v["created"][:19], v["actor"])
     console.print(table)
+
+
+@app.command()
+def clean(
+    dry_run: bool = typer.Option(False, "--dry-run", help="list what would go, remove nothing"),
+    grace_hours: float = typer.Option(
+        6.0, min=0, help="keep what changed less than this many hours ago"),
+) -> None:
+    """Remove what interrupted ingests left under the data root (version folders no version
+    names, stale work files, originals no version keeps); audited. 清理中断的导入留下的文件。"""
+    from datetime import timedelta
+
+    from zhihui.datastore import cleanup
+
+    try:
+        found = cleanup.clean(database(), get_settings().data_root, actor=CLI_ACTOR,
+                              dry_run=dry_run, grace=timedelta(hours=grace_hours))
+    except ZhihuiError as exc:
+        fail(exc)
+        return
+    for path in found.paths():
+        console.print(f"  {path}")
+    verb = "would remove 将清理" if dry_run else "removed 已清理"
+    console.print(f"[green]{verb}[/green]: {len(found.versions)} version folder(s), "
+                  f"{len(found.work)} work file(s), {len(found.originals)} original(s), "
+                  f"{found.bytes / 1e6:.1f} MB; {found.waiting} younger than the grace period")
 
 
 @app.command()
