@@ -100,15 +100,19 @@ def _rows(n: int) -> list[str]:
 
 
 @pytest.fixture
-def split_small(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[float]]:
-    """Files of a few hundred KB split in two and stream in many pieces; the first part
-    waits (up to 10 s) after its first piece until DuckDB has opened the second part's FIFO:
-    a reader that read the parts one after the other would open it only after the first had
-    ended."""
+def small(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files of a few hundred KB are split in two and stream in many pieces."""
     monkeypatch.setattr(reading, "TRANSCODE_CHUNK", 4096)
     monkeypatch.setattr(reading, "HEAD_BYTES", 8192)
     monkeypatch.setattr(reading, "SPLIT_BYTES", 32 * 1024)
     monkeypatch.setattr(versions, "SAMPLE_ROWS", 50)
+
+
+@pytest.fixture
+def split_small(small: None, monkeypatch: pytest.MonkeyPatch) -> dict[str, list[float]]:
+    """The first part waits (up to 10 s) after its first piece until DuckDB has opened the
+    second part's FIFO: a reader that read the parts one after the other would open it only
+    after the first had ended."""
     seen: dict[str, list[float]] = {"parts": [], "opened_together": []}
     opened = [threading.Event(), threading.Event()]
     to_fifo = reading.Transcoder._to_fifo
@@ -178,3 +182,24 @@ def test_bytes_that_are_not_gbk_in_either_part_fail_with_their_line(
     assert exc.value.message.params["line"] == bad_row + 1
     assert list((settings.data_root / "_tmp").iterdir()) == []
     assert not [t for t in threading.enumerate() if t.name.startswith("transcode")]
+
+
+def test_a_scan_that_stops_in_the_first_part_before_the_second_has_a_writer_does_not_hang(
+        city: City, settings: Settings, small: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    # DuckDB opens both FIFOs when the scan starts; the second part is late (its record
+    # boundary takes 0.5 s to find) and the first part's rows stop the scan (a fraction in
+    # an integer column after the sample): the scan must not wait for ever on the second
+    split_point = transcode.split_point
+
+    def late(*args, **kwargs):  # type: ignore[no-untyped-def]
+        threading.Event().wait(0.5)
+        return split_point(*args, **kwargs)
+
+    monkeypatch.setattr(transcode, "split_point", late)
+    rows = _rows(6000)
+    rows[299] = rows[299].replace("300,", "300.5,", 1)
+    dist = new_distribution(city.db, city.resources["open"])
+    v = _ingest(city, settings, dist, (HEADER + "".join(rows)).encode("gbk"))
+    assert v["rows"] == 6000 and v["columns"][0]["type"] == "decimal"
+    assert _records(city, settings, dist)[299]["序号"] == 300.5
+    assert list((settings.data_root / "_tmp").iterdir()) == []

@@ -276,6 +276,7 @@ class Transcoder(threading.Thread):
         self.rows_ready = threading.Event()
         self.head_ready = threading.Event()
         self.detached = threading.Event()  # the FIFOs' reader is gone, or never came
+        self.ended = threading.Event()  # the scan of the FIFOs is over: none will open them
         self.aborted = threading.Event()  # the ingest failed: stop
         self._second_line: int | None = None
         self._files: list[Path] | None = None
@@ -339,7 +340,7 @@ class Transcoder(threading.Thread):
             self.head_ready.set()
             self._to_fifo(part, b"")  # a scan that opens the FIFO sees it end, not a hang
         finally:
-            self._close_fifo(part)
+            self._release(part)
 
     def _rows(self, pending: list[bytes]) -> bool:
         """Write the head, then wait for the layout (or an abort: False)."""
@@ -382,7 +383,7 @@ class Transcoder(threading.Thread):
             self._to_fifo(part, b"")
         finally:
             self.cut.set()
-            self._close_fifo(part)
+            self._release(part)
 
     def _chunks(self, part: _Part, first: bool = False) -> Iterator[bytes]:
         start = part.start
@@ -423,9 +424,22 @@ class Transcoder(threading.Thread):
                     view = view[os.write(part.writer, view):]
                 except BlockingIOError:
                     select.select([], [part.writer], [], 0.05)
-        except BrokenPipeError:  # the scan stopped reading: the files go on alone
+        except BrokenPipeError:  # the scan stopped reading
             self.detached.set()
             self._close_fifo(part)
+
+    def _release(self, part: _Part) -> None:
+        """End the part's FIFO. DuckDB opens every file of its ``read_csv`` when the scan
+        starts, and opening a FIFO to read waits for a writer: a scan whose rows in the
+        other FIFO failed waits there, and does not end, until one comes (measured). So a
+        part that stops early opens its FIFO (and closes it: an end to read) until the scan
+        is over."""
+        while part.writer is None and not self.ended.is_set():
+            try:
+                part.writer = os.open(part.fifo, os.O_WRONLY | os.O_NONBLOCK)
+            except OSError:
+                sleep(0.005)
+        self._close_fifo(part)
 
     def _close_fifo(self, part: _Part) -> None:
         if part.writer is not None:
@@ -440,8 +454,9 @@ class Transcoder(threading.Thread):
         return self.head
 
     def stop_streaming(self) -> None:
-        """The scan of the FIFOs has ended (or will not start): write the files only."""
+        """The scan of the FIFOs has ended (or will not start)."""
         self.detached.set()
+        self.ended.set()
 
     def finish(self) -> None:
         """Wait for the transcoding to end (the stream's, or its stop); raise its error."""
@@ -454,6 +469,7 @@ class Transcoder(threading.Thread):
         editor's override): transcoded again, on two threads. Not written while streaming:
         writing 191 MB of UTF-8 into the page cache took 0.43 s of the kernel's time
         (measured), and most ingests never read them again."""
+        self.stop_streaming()
         self.finish()
         with self._files_lock:
             if self._files is None:
@@ -504,6 +520,7 @@ class Transcoder(threading.Thread):
     def abort(self) -> None:
         self.aborted.set()
         self.detached.set()
+        self.ended.set()
         self.rows_ready.set()
         self.cut.set()
         self.head_ready.set()
