@@ -72,6 +72,14 @@ def test_where_glibc_has_no_mapping_python_decodes_and_a_real_error_names_its_li
     assert exc.value.message.key == "datastore.encoding_mixed"
     assert exc.value.message.params["line"] == 251  # in the whole file, read from byte 4000
 
+    # glibc's GBK reads a lone 0x80 as the euro sign; CPython (and so this) rejects it
+    plain = [f"{i},名称{i}，是\n".encode("gb18030") for i in range(300)]
+    plain[250] = b"250,\x80,x\n"
+    path.write_bytes(b"".join(plain))
+    with pytest.raises(ValidationFailed) as exc:
+        list(reading.utf8_chunks(path, "gb18030"))
+    assert exc.value.message.params["line"] == 251
+
     path.write_bytes(b"".join(lines[:100]) + "名".encode("gb18030")[:1])
     with pytest.raises(ValidationFailed) as exc:
         list(reading.utf8_chunks(path, "gb18030"))

@@ -260,6 +260,68 @@ def glibc_table() -> _Table | None:
         return _tables[0]
 
 
+@dataclass(frozen=True)
+class _Fast:
+    """glibc's GBK converter, the first to try: wherever it converts a two-byte sequence,
+    it writes CPython's character (measured: no exception), and it stops at every sequence
+    GBK lacks (four-byte ones, the user-defined areas, those glibc's GB18030 decodes
+    differently), which the exact way then converts; no output to check. It does take a
+    few bytes that CPython rejects (0x80, as U+20AC): ``poison`` finds what it writes for
+    them, and a chunk holding that is converted the exact way."""
+
+    poison: re.Pattern[bytes] | None
+
+
+def _measure_gbk() -> _Fast | None:
+    """Every two-byte sequence and single byte both ways (~15 ms). None: glibc's GBK is
+    missing, writes another character than CPython for a sequence both take, or ASCII for
+    one that CPython rejects."""
+    strict = _Iconv.open(b"UTF-8", b"GBK")
+    lenient = _Iconv.open(b"UTF-8//IGNORE", b"GBK")
+    if strict is None or lenient is None:
+        return None
+    seqs = [bytes((a, b)) for a in range(0x81, 0xFF) for b in range(0x100) if b != 0x0A]
+    seqs += [bytes((a,)) for a in range(0x80, 0x100)]
+    decoded = _python(seqs)
+    # //IGNORE skips what glibc cannot convert: a sequence it rejects leaves at most its
+    # trailing byte (ASCII, or 0x80 read as U+20AC); anything else is tried alone
+    out, _, _ = lenient.convert(b"\n".join(seqs) + b"\n")
+    pieces = out.split(b"\n")
+    if len(pieces) != len(seqs) + 1:
+        return None
+    high = bytes(range(0x80, 0x100))
+    poison: set[bytes] = set()
+    for seq, text, piece in zip(seqs, decoded, pieces, strict=False):
+        python = text.encode() if text is not None else None
+        if piece == python or (python is None and piece == seq.translate(None, high)):
+            continue
+        got, stop, why = strict.convert(seq)
+        if why != 0 or stop != len(seq):
+            continue  # glibc rejects it: the exact way converts it
+        if python is not None or got.isascii():
+            return None
+        poison.add(got)
+    # a lead byte and a newline: glibc must not take the newline into a character
+    for a in range(0x81, 0xFF):
+        if strict.convert(bytes((a, 0x0A)))[2] == 0:
+            return None
+    strict.close()
+    lenient.close()
+    return _Fast(re.compile(b"|".join(re.escape(p) for p in sorted(poison)))
+                 if poison else None)
+
+
+_fast: list[_Fast | None] = []
+
+
+def gbk_table() -> _Fast | None:
+    """``_measure_gbk`` once per process; None: glibc's GB18030 (or CPython) decodes."""
+    with _table_lock:
+        if not _fast:
+            _fast.append(_measure_gbk())
+        return _fast[0]
+
+
 # --- a byte range into UTF-8 ------------------------------------------------------------------
 
 
@@ -268,9 +330,8 @@ def utf8_range(path: Path, encoding: str, start: int, end: int, *, chunk: int,
     """The bytes ``[start, end)`` of the file in UTF-8, chunk by chunk (bounded memory):
     (bytes of the range read so far, UTF-8). ``start`` and ``end`` lie between characters;
     ``final``: the range ends the file. Raises ``Undecodable``."""
-    table = glibc_table() if iconv and encoding == "gb18030" else None
-    conv = _Iconv.open(b"UTF-8", b"GB18030") if table is not None else None
-    if conv is None or table is None:
+    glibc = _Glibc.open() if iconv and encoding == "gb18030" else None
+    if glibc is None:
         yield from _python_range(path, encoding, start, end, chunk=chunk, final=final)
         return
     try:
@@ -280,7 +341,7 @@ def utf8_range(path: Path, encoding: str, start: int, end: int, *, chunk: int,
             while at < end and (block := src.read(min(chunk, end - at))):
                 at += len(block)
                 data = left + block if left else block
-                text, left = _convert(conv, table, data, at - len(data))
+                text, left = glibc.convert(data, at - len(data))
                 yield at - start, text
             if left:
                 try:
@@ -289,13 +350,97 @@ def utf8_range(path: Path, encoding: str, start: int, end: int, *, chunk: int,
                     raise Undecodable(at - len(left), truncated=final) from None
                 yield at - start, text.encode()
     finally:
-        conv.close()
+        glibc.close()
+
+
+class _Glibc:
+    """GB18030 through glibc, for one range on one thread: its GBK converter first, its
+    GB18030 converter (``_Table``) for the lines GBK lacks, CPython for those glibc lacks."""
+
+    MISSES = 8  # lines GBK lacks in a chunk, after which its rest goes the exact way
+
+    def __init__(self, fast: _Iconv | None, poison: re.Pattern[bytes] | None) -> None:
+        self._fast, self._poison = fast, poison
+        self._exact: tuple[_Iconv, _Table] | None = None
+        self._tried = False
+
+    @classmethod
+    def open(cls) -> _Glibc | None:
+        info = gbk_table()
+        fast = _Iconv.open(b"UTF-8", b"GBK") if info is not None else None
+        glibc = cls(fast, info.poison if info is not None else None)
+        if fast is None and glibc.exact() is None:
+            return None
+        return glibc
+
+    def exact(self) -> tuple[_Iconv, _Table] | None:
+        if not self._tried:
+            self._tried = True
+            table = glibc_table()
+            conv = _Iconv.open(b"UTF-8", b"GB18030") if table is not None else None
+            if conv is not None and table is not None:
+                self._exact = (conv, table)
+        return self._exact
+
+    def close(self) -> None:
+        for conv in (self._fast, self._exact[0] if self._exact else None):
+            if conv is not None:
+                conv.close()
+
+    def convert(self, data: bytes, offset: int) -> tuple[bytes, bytes]:
+        """``data`` (at ``offset`` in the file) in UTF-8, and the bytes of a character it
+        ends inside."""
+        fast = self._fast
+        if fast is None:
+            return self._exact_way(data, offset)
+        out: list[bytes] = []
+        at = misses = 0
+        while True:
+            text, stop, why = fast.convert(data, at)
+            if self._poison is not None and self._poison.search(text):
+                break  # bytes CPython rejects, maybe: the exact way, from ``at``
+            out.append(text)
+            at = stop
+            if why == 0:
+                return b"".join(out), b""
+            if why == errno.EINVAL:
+                return b"".join(out), data[stop:]
+            misses += 1
+            if misses > self.MISSES:
+                break
+            line_end = data.find(b"\n", stop)
+            if line_end < 0:
+                break
+            text, _ = self._exact_way(data[stop:line_end + 1], offset + stop)
+            out.append(text)
+            at = line_end + 1
+        text, left = self._exact_way(data[at:], offset + at)
+        out.append(text)
+        return b"".join(out), left
+
+    def _exact_way(self, data: bytes, offset: int) -> tuple[bytes, bytes]:
+        exact = self.exact()
+        if exact is None:
+            return _python_way(data, offset)
+        return _convert(*exact, data, offset)
+
+
+def _python_way(data: bytes, offset: int) -> tuple[bytes, bytes]:
+    """CPython's decoding of ``data`` (at ``offset`` in the file), and the bytes of a
+    character it ends inside."""
+    decoder = codecs.getincrementaldecoder("gb18030")()
+    try:
+        text = decoder.decode(data)
+    except UnicodeDecodeError as exc:
+        raise Undecodable(offset + len(data) - len(exc.object) + exc.start) from None
+    return text.encode(), decoder.getstate()[0]
 
 
 def _convert(conv: _Iconv, table: _Table, data: bytes, offset: int) -> tuple[bytes, bytes]:
-    """``data`` (at ``offset`` in the file) in UTF-8, and the bytes of a character it ends
-    inside. Where glibc fails, Python decodes to the end of the line: a sequence glibc lacks,
-    or the bytes of another encoding, named by Python's error."""
+    """``data`` (at ``offset`` in the file) through glibc's GB18030 in UTF-8, and the bytes
+    of a character it ends inside. Where glibc fails, Python decodes to the end of the
+    line: a sequence glibc lacks, or the bytes of another encoding, named by Python's
+    error."""
     out: list[bytes] = []
     at = 0
     while True:
@@ -307,13 +452,10 @@ def _convert(conv: _Iconv, table: _Table, data: bytes, offset: int) -> tuple[byt
             return b"".join(out), data[stop:]
         line_end = data.find(b"\n", stop)
         at = line_end + 1 if line_end >= 0 else len(data)
-        decoder = codecs.getincrementaldecoder("gb18030")()
-        try:
-            out.append(decoder.decode(data[stop:at]).encode())
-        except UnicodeDecodeError as exc:
-            raise Undecodable(offset + at - len(exc.object) + exc.start) from None
+        text, left = _python_way(data[stop:at], offset + stop)
+        out.append(text)
         if at == len(data):
-            return b"".join(out), decoder.getstate()[0]
+            return b"".join(out), left
 
 
 def _python_range(path: Path, encoding: str, start: int, end: int, *, chunk: int,
