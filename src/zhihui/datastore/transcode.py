@@ -2,14 +2,17 @@
 
 CPython's codecs are the reference: a file reads as its ``bytes.decode(encoding)``. For
 GB18030, glibc's ``iconv`` does the work where its output is the same (called through ctypes,
-which lets go of the GIL: the two halves of a file convert on both cores, ~2x the speed of
-CPython's decoder on one). glibc follows GB18030-2022, CPython GB18030-2005: measured on
-Debian 12 (glibc 2.36, Python 3.11), 26 byte sequences decode to other code points (A6D9 ->
-U+E78D in Python, U+FE10 in glibc; A8BC and 8135F437 swap U+E7C7 and U+1E3F) and 18 four-byte
-sequences that Python decodes make glibc fail (82359037.., 84318236..). The differences are
-not written down here: ``_glibc_table`` measures them once per process, and iconv is not used
-if it accepts a sequence Python rejects, or is missing. Where glibc fails, Python decodes the
-line, so that a file in mixed encodings fails on the same line as before.
+which lets go of the GIL: the two halves of a file convert on both cores, and glibc converts
+~2x as fast as CPython's decoder). glibc's GBK converter goes first (``_Fast``): where it
+converts, it writes CPython's characters (measured), and it stops at whatever GBK lacks. The
+lines it stops at go the exact way (``_Table``): glibc's GB18030 converter, which follows
+GB18030-2022 where CPython follows GB18030-2005: measured on Debian 12 (glibc 2.36, Python
+3.11), 26 byte sequences decode to other code points (A6D9 -> U+E78D in Python, U+FE10 in
+glibc; A8BC and 8135F437 swap U+E7C7 and U+1E3F), mapped back, and 18 four-byte sequences
+that Python decodes make glibc fail (82359037.., 84318236..): Python decodes that line, so a
+file in mixed encodings fails on the same line as before. The differences are not written
+down here: they are measured once per process, and a converter is not used if it is missing
+or accepts a sequence Python rejects (but for GBK's 0x80, told by its output).
 
 A file is split at a record boundary near its middle (``split_point``) so that DuckDB reads the
 two parts on two threads; ``records`` counts the rows of the first part when a rejected row of
@@ -171,7 +174,7 @@ def _python(seqs: list[bytes]) -> list[str | None]:
 def _measure_glibc() -> _Table | None:
     """Decode every two-byte sequence, the four-byte range of the BMP (and the corners of
     the rest) both ways: the characters glibc decodes differently, or None if glibc is
-    missing or accepts a sequence that Python rejects. ~30 ms."""
+    missing or accepts a sequence that Python rejects. ~40 ms."""
     conv = _Iconv.open(b"UTF-8", b"GB18030")
     lenient = _Iconv.open(b"UTF-8//IGNORE", b"GB18030")
     if conv is None or lenient is None:
