@@ -211,3 +211,19 @@ def test_a_scan_that_stops_in_the_first_part_before_the_second_has_a_writer_does
     assert v["rows"] == 6000 and v["columns"][0]["type"] == "decimal"
     assert _records(city, settings, dist)[299]["序号"] == 300.5
     assert list((settings.data_root / "_tmp").iterdir()) == []
+
+
+def test_a_utf16_file_read_again_after_its_sample_misled_skips_its_title_in_utf8(
+        city: City, settings: Settings, small: None) -> None:
+    # not cut in two (a UTF-16 newline is not one byte); its rows are read again from the
+    # transcoded file, whose header lines are counted in the UTF-8 (the byte 0x0A is also
+    # half of 上 in UTF-16)
+    rows = _rows(3000)
+    rows[2499] = rows[2499].replace("2500,", "2500.5,", 1)
+    text = "上海企业名录,,,,\n" + HEADER + "".join(rows)
+    utf16, utf8 = (new_distribution(city.db, city.resources["open"]) for _ in range(2))
+    v = _ingest(city, settings, utf16, text.encode("utf-16"))
+    _ingest(city, settings, utf8, text.encode())
+    assert v["encoding"] == "utf-16" and v["rows"] == 3000
+    assert v["columns"][0]["type"] == "decimal"
+    assert _records(city, settings, utf16) == _records(city, settings, utf8)

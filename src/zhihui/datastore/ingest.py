@@ -475,18 +475,20 @@ class Transcoder(threading.Thread):
         self.finish()
         with self._files_lock:
             if self._files is None:
-                first = 0
-                for _ in range(self.skip or 0):  # the data rows, as in the FIFOs
-                    first = transcoding.newline_after(self.path, first, self.total) or self.total
-                ranges = [(first, self.parts[0].end)] + [(p.start, p.end) for p in self.parts[1:]]
+                ranges = [(p.start, p.end) for p in self.parts]
                 errors: list[BaseException | None] = [None] * len(ranges)
 
                 def write(i: int) -> None:
+                    skip = (self.skip or 0) if i == 0 else 0  # the data rows, as in the FIFOs
                     try:
                         with open(self.parts[i].file, "wb") as out:
                             for _, data in utf8_chunks(self.path, self.encoding, *ranges[i]):
                                 if self.aborted.is_set():
                                     return
+                                while skip and data:  # in the UTF-8 (a UTF-16 newline is
+                                    end = data.find(b"\n") + 1  # not a byte of its own)
+                                    data = data[end:] if end else b""
+                                    skip -= 1 if end else 0
                                 out.write(data)
                     except BaseException as exc:
                         errors[i] = exc
