@@ -10,7 +10,6 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
-import fcntl
 import io
 import json
 import math
@@ -414,8 +413,9 @@ class Transcoder(threading.Thread):
             except OSError:
                 sleep(0.005)
                 continue
-            with contextlib.suppress(OSError, AttributeError):
-                # 1 MB at a time instead of 64 KB: fewer wake-ups of both sides
+            with contextlib.suppress(OSError, AttributeError, ImportError):
+                import fcntl  # Linux: 1 MB at a time instead of 64 KB, fewer wake-ups
+
                 fcntl.fcntl(part.writer, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
         try:
             view = memoryview(data)
