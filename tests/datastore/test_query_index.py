@@ -154,6 +154,39 @@ def test_every_search_gives_the_same_answer_with_and_without_the_index(
     assert by_index >= 24  # the rest (sort, distinct, NULL, one character) scan
 
 
+def test_a_revision_with_deleted_rows_is_answered_as_its_scan(
+        city: City, settings: Settings, table: tuple[str, Path],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A revision stores ``_id`` with gaps where rows were deleted: its row blocks hold the
+    ids that are left, and a page without conditions is left to DuckDB."""
+    from zhihui.datastore import revise
+    from zhihui.datastore.storage import positional
+
+    dist, _ = table
+    asked: list[Path] = []
+    monkeypatch.setattr(index, "request_build", lambda p: asked.append(Path(p)) or True)
+    with city.db.session() as s:
+        v = revise.revise(s, SYSTEM, dist, data_root=settings.data_root,
+                          deletions=[1, 2, 33, 64, 65, 1500, 2999],
+                          corrections={34: {"区县": "西湖区"}}, reason="测试")
+        revised = Path(settings.data_root) / v.path / "data.parquet"
+    assert not positional(revised)
+    searches = [kw for kw in SEARCHES if not kw.get("q")] + [{"q": "交通"}, {"offset": 31}]
+    scanned = [search(city, settings, dist, **kw) for kw in searches]
+    index.build(revised)
+    ix = index.open_for(revised)
+    assert ix is not None and not ix.dense
+    ix.close()
+    for kw, before in zip(searches, scanned, strict=True):
+        after = search(city, settings, dist, **kw)
+        before.pop("meta"), after.pop("meta")
+        assert after == before, kw
+    page = search(city, settings, dist, filters={"区县": "西湖区"}, limit=3000)
+    assert page["meta"]["answered_by"] == "index"
+    assert 34 in {r["_id"] for r in page["records"]}
+    assert not {1, 2, 33, 64, 65} & {r["_id"] for r in page["records"]}
+
+
 def test_bigrams_find_a_word_inside_a_longer_one(city: City, settings: Settings,
                                                  table: tuple[str, Path]) -> None:
     dist, parquet = table
@@ -285,7 +318,7 @@ def test_a_damaged_index_falls_back_to_the_scan(city: City, settings: Settings,
     scanned = search(city, settings, dist, filters={"区县": "西湖区"})
     index.build(parquet)
     db = sqlite3.connect(index.rows_path(parquet))
-    db.execute("DROP TABLE row_store")  # the meta still says it is an index of this file
+    db.execute("DROP TABLE row_block")  # the meta still says it is an index of this file
     db.commit()
     db.close()
     out = search(city, settings, dist, filters={"区县": "西湖区"})
