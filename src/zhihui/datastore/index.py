@@ -195,11 +195,27 @@ def _write_sqlite(target: Path) -> tuple[sqlite3.Connection, Path]:
     return db, work
 
 
-def _publish(db: sqlite3.Connection, work: Path, target: Path, meta: dict[str, Any]) -> None:
+def _publish(db: sqlite3.Connection, work: Path, target: Path, meta: dict[str, Any], *,
+             compact: bool = False) -> None:
+    """Write the meta and rename the work file into place. ``compact``: copy it without its
+    free pages first (``VACUUM INTO``; the text index's final merge frees 14 % of its pages:
+    456 MB of 3,267 on 10 M rows)."""
     db.executemany("INSERT INTO meta VALUES (?, ?)",
                    [(k, json.dumps(v, ensure_ascii=False)) for k, v in meta.items()])
     db.commit()
-    _untrack(db).close()
+    if compact:
+        packed = work.with_name(work.name + ".packed")
+        packed.unlink(missing_ok=True)
+        try:
+            db.execute("VACUUM INTO ?", [str(packed)])
+        except BaseException:
+            packed.unlink(missing_ok=True)
+            raise
+        _untrack(db).close()
+        work.unlink()
+        work = packed
+    else:
+        _untrack(db).close()
     os.replace(work, target)
 
 
@@ -402,7 +418,7 @@ def _build_text(con: duckdb.DuckDBPyConnection, parquet: Path,
                            zip(*[c.to_pylist() for c in batch.columns], strict=True))
         db.execute("INSERT INTO text_index(text_index) VALUES ('optimize')")
         _publish(db, work, text_path(parquet), {
-            "format": FORMAT, "source_size": size, "columns": texts})
+            "format": FORMAT, "source_size": size, "columns": texts}, compact=True)
     except BaseException:
         _untrack(db).close()
         work.unlink(missing_ok=True)
