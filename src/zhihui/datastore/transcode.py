@@ -251,16 +251,22 @@ def _measure_glibc() -> _Table | None:
     return _Table(fixes, checks, pattern)
 
 
-_table_lock = threading.Lock()
-_tables: list[_Table | None] = []
+def _once(measure: Callable[[], Any]) -> Callable[[], Any]:
+    """``measure`` run once per process, by the first thread to ask (the others wait)."""
+    lock = threading.Lock()
+    done: list[Any] = []
+
+    def cached() -> Any:
+        with lock:
+            if not done:
+                done.append(measure())
+            return done[0]
+
+    return cached
 
 
-def glibc_table() -> _Table | None:
-    """``_measure_glibc`` once per process; None: CPython's codec decodes alone."""
-    with _table_lock:
-        if not _tables:
-            _tables.append(_measure_glibc())
-        return _tables[0]
+glibc_table: Callable[[], _Table | None] = _once(_measure_glibc)
+"""``_measure_glibc`` once per process; None: CPython's codec decodes alone."""
 
 
 @dataclass(frozen=True)
@@ -319,15 +325,8 @@ def _measure_gbk() -> _Fast | None:
                  if poison else None, bytes(sorted(leads)))
 
 
-_fast: list[_Fast | None] = []
-
-
-def gbk_table() -> _Fast | None:
-    """``_measure_gbk`` once per process; None: glibc's GB18030 (or CPython) decodes."""
-    with _table_lock:
-        if not _fast:
-            _fast.append(_measure_gbk())
-        return _fast[0]
+gbk_table: Callable[[], _Fast | None] = _once(_measure_gbk)
+"""``_measure_gbk`` once per process; None: glibc's GB18030 (or CPython) decodes."""
 
 
 # --- a byte range into UTF-8 ------------------------------------------------------------------
