@@ -79,7 +79,7 @@ def test_rows_keep_the_file_order_and_bad_rows_are_still_reported(
     assert v["report"]["rejected"][0]["row"] == 30001
     path = settings.data_root / v["resource_id"] / v["id"] / "data.parquet"
     assert positional(path)  # no _id stored: the row's position is its _id
-    table = duckdb.sql(f"SELECT _id, 序号 FROM {relation(path)} ORDER BY _id").fetch_arrow_table()
+    table = duckdb.sql(f"SELECT _id, 序号 FROM {relation(path)} ORDER BY _id").to_arrow_table()
     ids, numbers = table.column("_id").to_pylist(), table.column("序号").to_pylist()
     assert ids == list(range(1, 60000))
     assert numbers == [n for n in range(1, 60001) if n != 30000]

@@ -320,7 +320,7 @@ def _parquet(source: query.Source, table: str, select: str, data_root: Path) -> 
     target = Storage(data_root).tmp / f"dump-{new_id()}.parquet"
     con = query.connect({table: source})
     try:
-        reader = con.execute(select).to_arrow_reader(100_000)
+        reader = con.sql(select).to_arrow_reader(100_000)
         with pq.ParquetWriter(target, reader.schema, compression="zstd") as writer:
             for batch in reader:
                 writer.write_batch(batch)
