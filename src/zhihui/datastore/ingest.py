@@ -30,6 +30,7 @@ import duckdb
 
 from zhihui.core.errors import Message, ValidationFailed
 from zhihui.datastore import transcode as transcoding
+from zhihui.datastore.storage import sql_text
 
 SAMPLE_BYTES = 256 * 1024
 HEAD_ROWS = 50  # rows looked at to find the header under title rows
@@ -728,10 +729,6 @@ def _csv_layout(sample: bytes, source: Path, enc: str, *, tsv: bool, delimiter: 
     return loaded
 
 
-def _sql_text(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def csv_scan(loaded: Loaded, paths: list[Path] | None = None, skip: int | None = None,
              *, head: bool = False) -> str:
     """DuckDB's parallel CSV reader over the file (or ``paths``: its head, or the FIFOs or
@@ -743,11 +740,11 @@ def csv_scan(loaded: Loaded, paths: list[Path] | None = None, skip: int | None =
     width = len(loaded.names)
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
     files = [str(p) for p in paths] if paths else [str(loaded.csv)]
-    source = _sql_text(files[0]) if len(files) == 1 else (
-        "[" + ", ".join(_sql_text(f) for f in files) + "]")
+    source = sql_text(files[0]) if len(files) == 1 else (
+        "[" + ", ".join(sql_text(f) for f in files) + "]")
     return (f"read_csv({source}, header=false, "
             f"skip={loaded.skip if skip is None else skip}, "
-            f"columns={columns}, delim={_sql_text(loaded.delimiter)}, quote='\"', escape='\"', "
+            f"columns={columns}, delim={sql_text(loaded.delimiter)}, quote='\"', escape='\"', "
             f"auto_detect=false, store_rejects=true, max_line_size={MAX_LINE}"
             f"{f', buffer_size={MAX_LINE}' if head else ''})")
 
@@ -1005,5 +1002,5 @@ def load_parquet(con: Any, path: Path) -> Loaded:
     select = ", ".join(f'CAST("{n.replace(chr(34), chr(34) * 2)}" AS VARCHAR) AS c{i}'
                        for i, n in enumerate(names))
     # a view: the write scans the file once, no copy of it as a text table
-    con.execute(f"CREATE VIEW raw AS SELECT {select} FROM read_parquet({_sql_text(str(path))})")
+    con.execute(f"CREATE VIEW raw AS SELECT {select} FROM read_parquet({sql_text(str(path))})")
     return Loaded(names=column_names(names, len(names)), source_format="parquet")

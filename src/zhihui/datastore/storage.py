@@ -39,11 +39,16 @@ def relation(path: Path | str) -> str:
     groups by a range on the position as it does by a stored column's statistics (``_id >
     999000`` reads 1 of 60 row groups), but not by ``IN`` on it: a page's rows are fetched
     by a semi-join (``query._page``)."""
-    text = "'" + str(path).replace("'", "''") + "'"
+    text = sql_text(str(path))
     if not positional(path):
         return f"read_parquet({text})"
     return (f"(SELECT {POSITION} + 1 AS {ROW_ID}, * EXCLUDE ({POSITION}) "
             f"FROM read_parquet({text}, {POSITION}=true))")
+
+
+def sql_text(text: str) -> str:
+    """A SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
 
 
 def positional(path: Path | str) -> bool:

@@ -33,8 +33,9 @@ from zhihui.core import audit
 from zhihui.core.authz import Actor, can, require
 from zhihui.core.errors import FieldErrors, Forbidden, NotFound, ValidationFailed
 from zhihui.datastore.access import View
+from zhihui.datastore.infer import quote
 from zhihui.datastore.models import DatastoreVersion
-from zhihui.datastore.storage import positional, relation
+from zhihui.datastore.storage import positional, relation, sql_text
 from zhihui.db import utcnow
 from zhihui.privacy import classify, deid, kanon
 from zhihui.privacy import detect as d
@@ -95,9 +96,9 @@ def _sample(path: Path, names: list[str]) -> list[list[Any]]:
     1,000,000 rows, measured), and the same file always gives the same sample."""
     con = duckdb.connect(":memory:", config={"memory_limit": "512MB"})
     try:
-        cols = ", ".join('"' + n.replace('"', '""') + '"' for n in names)
-        lit = "'" + str(path).replace("'", "''") + "'"
-        total = con.execute(f"SELECT count(*) FROM read_parquet({lit})").fetchone()[0]
+        cols = ", ".join(quote(n) for n in names)
+        total = con.execute(f"SELECT count(*) FROM read_parquet({sql_text(str(path))})"
+                            ).fetchone()[0]
         where = ""
         if total > SAMPLE_ROWS:
             # a revised version's _id has gaps (deleted rows): the runs span more ids
